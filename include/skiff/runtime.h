@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* skiff — the runtime area: the OCI runtime-spec model and the container
+ * lifecycle.  runtime/ knows nothing of images: it runs bundles and
+ * in-memory specs. */
+#ifndef SKIFF_RUNTIME_H
+#define SKIFF_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <skiff/error.h>
+
+/* ===================================================================== */
+/* The spec model: what Linux uses of runtime-spec 1.0 – 1.3.             */
+/* Every string is owned by the struct; arrays carry their length.        */
+/* Optional scalars carry a has_* flag.                                   */
+/* ===================================================================== */
+
+struct spec_kv {                 /* annotations, sysctl, unified */
+	char *key;
+	char *value;
+};
+
+struct spec_rlimit {
+	char *type;              /* "RLIMIT_NOFILE" */
+	int resource;            /* RLIMIT_NOFILE */
+	uint64_t soft, hard;
+};
+
+struct spec_caps {               /* names as given: "CAP_CHOWN" */
+	char **bounding, **effective, **inheritable, **permitted, **ambient;
+	size_t n_bounding, n_effective, n_inheritable, n_permitted, n_ambient;
+};
+
+struct spec_user {
+	uint32_t uid, gid;
+	bool has_umask;
+	uint32_t umask;
+	uint32_t *additional_gids;
+	size_t n_additional_gids;
+	char *username;          /* Windows only in the spec; kept, unused */
+};
+
+struct spec_console_size { uint32_t height, width; };
+
+struct spec_process {
+	bool terminal;
+	bool has_console_size;
+	struct spec_console_size console_size;
+	struct spec_user user;
+	char **args;             /* NULL-terminated, n_args >= 1 */
+	size_t n_args;
+	char *command_line;      /* Windows only; refused on Linux if set alone */
+	char **env;              /* NULL-terminated, "K=V" */
+	size_t n_env;
+	char *cwd;               /* absolute */
+	struct spec_caps *capabilities;   /* NULL when absent */
+	struct spec_rlimit *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	char *apparmor_profile;
+	bool has_oom_score_adj;
+	int oom_score_adj;
+	char *selinux_label;
+};
+
+struct spec_root {
+	char *path;              /* as given: relative to the bundle or absolute */
+	bool readonly;
+};
+
+/* A mount, with its options already split into kernel flags. */
+struct spec_mount {
+	char *destination;       /* absolute path inside the container */
+	char *type;              /* may be NULL (bind mounts) */
+	char *source;            /* may be NULL */
+	char **options;          /* as given, NULL-terminated */
+	size_t n_options;
+	/* Derived by the parser from options: */
+	unsigned long flags;     /* MS_* to set (MS_BIND|MS_REC for rbind …) */
+	unsigned long clear_flags; /* MS_* explicitly cleared (rw, suid, …) */
+	unsigned long propagation; /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE, maybe |MS_REC */
+	unsigned long rec_set, rec_clear; /* MOUNT_ATTR_* for rro, rnosuid … */
+	bool idmap, ridmap;      /* 1.2 idmapped mounts */
+	char *data;              /* the filesystem options ("size=65536k,mode=755") or NULL */
+	uint32_t *uid_mappings_raw; /* 1.2 per-mount mappings: n triples (container, host, size), unused yet */
+	size_t n_uid_mappings_raw;
+	uint32_t *gid_mappings_raw; /* the same for gids */
+	size_t n_gid_mappings_raw;
+	bool tmpcopyup;          /* runc/Podman extension: copy the image's files into a new tmpfs */
+};
+
+struct spec_hook {
+	char *path;
+	char **args;             /* NULL-terminated, may be NULL */
+	char **env;              /* NULL-terminated, may be NULL */
+	bool has_timeout;
+	int timeout;             /* seconds, > 0 */
+};
+
+struct spec_hooks {
+	struct spec_hook *prestart, *create_runtime, *create_container,
+		*start_container, *poststart, *poststop;
+	size_t n_prestart, n_create_runtime, n_create_container,
+		n_start_container, n_poststart, n_poststop;
+};
+
+enum spec_ns_type {
+	SPEC_NS_PID, SPEC_NS_NETWORK, SPEC_NS_MOUNT, SPEC_NS_IPC, SPEC_NS_UTS,
+	SPEC_NS_USER, SPEC_NS_CGROUP, SPEC_NS_TIME, SPEC_NS__COUNT
+};
+
+struct spec_namespace {
+	enum spec_ns_type type;
+	char *path;              /* join this namespace, or NULL to create one */
+};
+
+struct spec_id_mapping {
+	uint32_t container_id, host_id, size;
+};
+
+struct spec_device {
+	char *path;              /* absolute, inside the container */
+	char type;               /* 'c', 'b', 'u', 'p' */
+	bool has_major_minor;
+	int64_t major, minor;
+	bool has_file_mode;
+	uint32_t file_mode;
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+};
+
+/* ---- linux.resources (applied by the cgroup area) ---- */
+
+struct spec_device_cgroup {
+	bool allow;
+	char type;               /* 'a', 'c', 'b' (0: all) */
+	bool has_major, has_minor;
+	int64_t major, minor;
+	char *access;            /* "rwm" subset, may be NULL */
+};
+
+struct spec_weight_device {
+	int64_t major, minor;
+	bool has_weight, has_leaf_weight;
+	uint16_t weight, leaf_weight;
+};
+
+struct spec_throttle_device {
+	int64_t major, minor;
+	uint64_t rate;
+};
+
+struct spec_hugepage_limit {
+	char *page_size;         /* "2MB" */
+	uint64_t limit;
+};
+
+struct spec_resources {
+	struct spec_device_cgroup *devices;
+	size_t n_devices;
+
+	bool has_memory_limit, has_memory_reservation, has_memory_swap,
+	     has_memory_kernel, has_memory_kernel_tcp, has_memory_swappiness,
+	     has_memory_disable_oom_killer, has_memory_use_hierarchy,
+	     has_memory_check_before_update;
+	int64_t memory_limit, memory_reservation, memory_swap, memory_kernel,
+		memory_kernel_tcp;
+	uint64_t memory_swappiness;
+	bool memory_disable_oom_killer, memory_use_hierarchy,
+	     memory_check_before_update;
+
+	bool has_cpu_shares, has_cpu_quota, has_cpu_burst, has_cpu_period,
+	     has_cpu_realtime_runtime, has_cpu_realtime_period, has_cpu_idle;
+	uint64_t cpu_shares, cpu_period, cpu_realtime_period, cpu_burst;
+	int64_t cpu_quota, cpu_realtime_runtime, cpu_idle;
+	char *cpu_cpus, *cpu_mems;
+
+	bool has_pids_limit;
+	int64_t pids_limit;
+
+	bool has_blkio_weight, has_blkio_leaf_weight;
+	uint16_t blkio_weight, blkio_leaf_weight;
+	struct spec_weight_device *blkio_weight_device;
+	size_t n_blkio_weight_device;
+	struct spec_throttle_device *throttle_read_bps, *throttle_write_bps,
+		*throttle_read_iops, *throttle_write_iops;
+	size_t n_throttle_read_bps, n_throttle_write_bps,
+		n_throttle_read_iops, n_throttle_write_iops;
+
+	struct spec_hugepage_limit *hugepage_limits;
+	size_t n_hugepage_limits;
+
+	bool has_network_class_id;
+	uint32_t network_class_id;
+	struct spec_kv *network_priorities; /* name -> priority as text */
+	size_t n_network_priorities;
+
+	struct spec_kv *rdma;    /* kept as JSON text per device; unused */
+	size_t n_rdma;
+
+	struct spec_kv *unified; /* cgroup v2 file -> value */
+	size_t n_unified;
+};
+
+/* ---- linux.seccomp (applied by the security area) ---- */
+
+struct spec_seccomp_arg {
+	uint32_t index;
+	uint64_t value, value_two;
+	char *op;                /* "SCMP_CMP_EQ" … */
+};
+
+struct spec_seccomp_syscall {
+	char **names;
+	size_t n_names;
+	char *action;            /* "SCMP_ACT_ERRNO" … */
+	bool has_errno_ret;
+	uint32_t errno_ret;
+	struct spec_seccomp_arg *args;
+	size_t n_args;
+};
+
+struct spec_seccomp {
+	char *default_action;
+	bool has_default_errno_ret;
+	uint32_t default_errno_ret;
+	char **architectures;
+	size_t n_architectures;
+	char **flags;
+	size_t n_flags;
+	char *listener_path;
+	char *listener_metadata;
+	struct spec_seccomp_syscall *syscalls;
+	size_t n_syscalls;
+};
+
+struct spec_linux {
+	struct spec_namespace *namespaces;
+	size_t n_namespaces;
+	struct spec_id_mapping *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
+	struct spec_device *devices;
+	size_t n_devices;
+	char *cgroups_path;
+	struct spec_resources *resources;   /* NULL when absent */
+	char *rootfs_propagation;
+	unsigned long rootfs_propagation_flags; /* MS_* derived, 0 when unset */
+	struct spec_seccomp *seccomp;       /* NULL when absent */
+	char **masked_paths, **readonly_paths;
+	size_t n_masked_paths, n_readonly_paths;
+	struct spec_kv *sysctl;
+	size_t n_sysctl;
+	char *mount_label;
+	struct spec_kv *time_offsets;       /* "monotonic" -> "secs nanosecs" */
+	size_t n_time_offsets;
+	char *personality_domain;           /* "LINUX" | "LINUX32" */
+	char **personality_flags;
+	size_t n_personality_flags;
+	bool has_intel_rdt;                 /* parsed for validation only */
+};
+
+struct spec {
+	char *oci_version;
+	struct spec_root root;
+	struct spec_process *process;       /* NULL allowed only for `create` of a spec without one: refused */
+	char *hostname;
+	char *domainname;
+	struct spec_mount *mounts;
+	size_t n_mounts;
+	struct spec_hooks *hooks;           /* NULL when absent */
+	struct spec_kv *annotations;
+	size_t n_annotations;
+	struct spec_linux *linux_;          /* NULL when absent */
+};
+
+/* Parses and validates config.json text.  On failure the error id is
+ * "spec.invalid" (or "spec.parse" for malformed JSON) and the message names
+ * the JSON path and what was expected, e.g.
+ *   config.json: linux.uidMappings[0].size: expected a positive integer */
+int spec_parse(const char *json, size_t len, const char *origin,
+	       struct spec **out, struct skiff_error **err);
+/* Reads BUNDLE/config.json and parses it. */
+int spec_load(const char *bundle, struct spec **out, struct skiff_error **err);
+void spec_free(struct spec *s);
+static inline void spec_freep(struct spec **s) { if (*s) spec_free(*s); }
+#define _cleanup_spec_ __attribute__((cleanup(spec_freep)))
+
+/* The namespace entry of a type, or NULL when the spec has none. */
+const struct spec_namespace *spec_namespace(const struct spec *s,
+					    enum spec_ns_type t);
+const char *spec_ns_type_name(enum spec_ns_type t); /* "pid", "network" … */
+
+/* True when linux.resources asks for a limit that needs a cgroup (device
+ * rules alone do not). */
+bool spec_wants_cgroup_limits(const struct spec *s);
+
+/* A default config.json for `spec`: text the caller frees.  rootless adds a
+ * user namespace mapping uid/gid (single id) to 0. */
+struct spec_default_opts {
+	bool rootless;
+	uid_t uid;
+	gid_t gid;
+	const char *seccomp_json;   /* a profile to embed as linux.seccomp, or NULL */
+};
+char *spec_default_json(const struct spec_default_opts *o);
+
+/* ===================================================================== */
+/* The container lifecycle (runc's shape).                                */
+/* ===================================================================== */
+
+struct runtime_ctx {
+	const char *state_root;     /* the directory of all container states */
+	bool rootless;              /* resolved from --rootless auto|true|false */
+	bool debug;
+};
+
+/* Resolves the state root: --root, else $XDG_RUNTIME_DIR/skiff, else
+ * /run/skiff for real root, else a private 0700 directory under /tmp owned
+ * by the user (a one-line notice says so).  Creates it when missing. */
+int runtime_state_root(const char *given, char **out, struct skiff_error **err);
+
+enum container_status { CONTAINER_CREATING, CONTAINER_CREATED,
+			CONTAINER_RUNNING, CONTAINER_STOPPED,
+			CONTAINER_PAUSED };
+const char *container_status_name(enum container_status s);
+
+struct create_opts {
+	const char *bundle;         /* absolute or relative; made absolute */
+	const char *pid_file;       /* NULL: none */
+	const char *console_socket; /* NULL: none */
+	bool no_pivot;
+	int preserve_fds;           /* extra fds after stdio to pass on */
+	struct spec *spec;          /* NULL: load BUNDLE/config.json */
+};
+
+int container_create(const struct runtime_ctx *ctx, const char *id,
+		     const struct create_opts *o, struct skiff_error **err);
+int container_start(const struct runtime_ctx *ctx, const char *id,
+		    struct skiff_error **err);
+/* create + start + wait; *exit_status gets the job's code, 128+N when killed
+ * by signal N.  With detach, returns after start. */
+int container_run(const struct runtime_ctx *ctx, const char *id,
+		  const struct create_opts *o, bool detach, int *exit_status,
+		  struct skiff_error **err);
+int container_kill(const struct runtime_ctx *ctx, const char *id, int sig,
+		   bool all, struct skiff_error **err);
+int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
+		     struct skiff_error **err);
+/* The runtime-spec state JSON of a container: text the caller frees. */
+int container_state_json(const struct runtime_ctx *ctx, const char *id,
+			 char **out, struct skiff_error **err);
+
+struct container_info {
+	char *id;
+	pid_t pid;                  /* 0 when stopped */
+	enum container_status status;
+	char *bundle;
+	char *created;              /* RFC 3339 */
+	uid_t owner;
+};
+int container_list(const struct runtime_ctx *ctx, struct container_info **out,
+		   size_t *n, struct skiff_error **err);
+void container_info_free(struct container_info *v, size_t n);
+
+/* Container ids: 1..1024 of [A-Za-z0-9_.+-], not starting with '.' */
+int container_id_validate(const char *id, struct skiff_error **err);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* skiff — thin Linux wrappers: safe path resolution inside a root, user
+ * namespace id mappings, process identity, fd hygiene. */
+#ifndef SKIFF_SYS_H
+#define SKIFF_SYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <skiff/error.h>
+
+/* ---- paths inside a root (sys/path.c) ------------------------------------ */
+
+enum sys_create { SYS_NO_CREATE, SYS_CREATE_DIR, SYS_CREATE_FILE };
+
+/* Opens PATH relative to the directory ROOTFD as if ROOTFD were "/": no
+ * symlink and no ".." can leave it (openat2 RESOLVE_IN_ROOT).  With create,
+ * missing components are made as directories, and the last one as a
+ * directory or an empty regular file; a dangling symlink on the way is
+ * followed inside the root.  Returns an O_PATH fd, or -1 with *err set. */
+int sys_open_in_root(int rootfd, const char *path, enum sys_create create,
+		     mode_t mode, struct skiff_error **err);
+
+/* "/proc/self/fd/N": a path naming the object behind fd, for syscalls that
+ * take only paths (mount(2)).  buf must hold 32 bytes. */
+const char *sys_fd_path(int fd, char buf[static 32]);
+
+/* ---- user namespaces (sys/userns.c) --------------------------------------- */
+
+struct sys_id_map {
+	uint32_t inside, outside, count;
+};
+
+/* True when this process can write an arbitrary map for a child namespace
+ * (CAP_SETUID and CAP_SETGID in its own user namespace). */
+bool sys_can_write_any_map(void);
+
+/* Writes /proc/PID/{setgroups,uid_map,gid_map} for the user namespace of
+ * PID.  A map that only maps the caller's own id is written directly (with
+ * setgroups "deny" when the caller lacks CAP_SETGID); anything else goes
+ * through newuidmap/newgidmap when the caller is not privileged. */
+int sys_write_id_maps(pid_t pid, const struct sys_id_map *uid_map, size_t n_uid,
+		      const struct sys_id_map *gid_map, size_t n_gid,
+		      struct skiff_error **err);
+
+/* True when this process runs in the initial user namespace. */
+bool sys_in_initial_userns(void);
+
+/* ---- processes (sys/proc.c) ----------------------------------------------- */
+
+/* The start time of PID in clock ticks since boot (/proc/PID/stat field 22):
+ * with the pid it identifies a process across pid reuse. */
+int sys_proc_start_time(pid_t pid, uint64_t *out);
+
+/* Opens a pidfd for PID and checks that it is still the process that
+ * started at start_time.  Returns -1 with errno ESRCH when it is gone. */
+int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);
+
+/* Waits until the process behind pidfd has exited (for non-children). */
+int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
+
+/* ---- fds (sys/fd.c) ------------------------------------------------------- */
+
+/* Marks every fd >= from close-on-exec (close_range, or a /proc walk). */
+int sys_cloexec_from(int from);
+
+#endif

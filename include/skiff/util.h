@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* skiff — utilities shared by every area: cleanup attributes, logging,
+ * strings, files. */
+#ifndef SKIFF_UTIL_H
+#define SKIFF_UTIL_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <skiff/error.h>
+
+/* ---- cleanup attributes ------------------------------------------------ */
+
+static inline void skiff_freep(void *p) { free(*(void **)p); }
+static inline void skiff_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+static inline void skiff_fclosep(FILE **f)
+{
+	if (*f != NULL)
+		fclose(*f);
+}
+static inline void skiff_closedirp(DIR **d)
+{
+	if (*d != NULL)
+		closedir(*d);
+}
+void skiff_strvfreep(char ***v);
+
+#define _cleanup_free_ __attribute__((cleanup(skiff_freep)))
+#define _cleanup_close_ __attribute__((cleanup(skiff_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(skiff_fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(skiff_closedirp)))
+#define _cleanup_strv_ __attribute__((cleanup(skiff_strvfreep)))
+
+/* Hands ownership on: returns the value and clears the variable so that its
+ * cleanup attribute does nothing. */
+#define steal_pointer(pp) ({ __typeof__(*(pp)) _p = *(pp); *(pp) = NULL; _p; })
+#define steal_fd(fdp) ({ int _fd = *(fdp); *(fdp) = -1; _fd; })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- memory: these abort on allocation failure (as crun's xmalloc) ------- */
+
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- string vectors (NULL-terminated) ------------------------------------ */
+
+size_t strv_length(char *const *v);
+void strv_free(char **v);
+char **strv_copy(char *const *v);
+
+/* ---- logging ------------------------------------------------------------- */
+
+enum skiff_log_level { SKIFF_LOG_ERROR, SKIFF_LOG_WARNING, SKIFF_LOG_INFO,
+		       SKIFF_LOG_DEBUG };
+enum skiff_log_format { SKIFF_LOG_TEXT, SKIFF_LOG_JSON };
+
+/* Messages go to stderr as "skiff: MSG" and, when a log file is set, to it
+ * in the chosen format (runc's contract: JSON lines with level, msg, time). */
+void skiff_log_init(const char *program, enum skiff_log_level level);
+int skiff_log_set_file(const char *path, enum skiff_log_format fmt,
+		       struct skiff_error **err);
+void skiff_log(enum skiff_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void skiff_log_error(const struct skiff_error *e);
+bool skiff_log_debug_enabled(void);
+
+#define log_debug(...) do { if (skiff_log_debug_enabled()) \
+	skiff_log(SKIFF_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_info(...) skiff_log(SKIFF_LOG_INFO, __VA_ARGS__)
+#define log_warning(...) skiff_log(SKIFF_LOG_WARNING, __VA_ARGS__)
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Reads a whole file (at most max bytes; more is an error). */
+int read_file_at(int dirfd, const char *path, size_t max, char **out,
+		 size_t *len, struct skiff_error **err);
+/* Writes data to dirfd/path atomically: a temporary file in the same
+ * directory, fsync'd when durable, then renamed over the final name. */
+int write_file_atomic_at(int dirfd, const char *path, const void *data,
+			 size_t len, mode_t mode, struct skiff_error **err);
+/* Writes a short string to an existing file (procfs, sysfs). */
+int write_file_at(int dirfd, const char *path, const char *data,
+		  struct skiff_error **err);
+/* Writes all of buf, retrying on EINTR and short writes. */
+ssize_t write_all(int fd, const void *buf, size_t len);
+/* Removes a directory tree below dirfd/name without following symlinks. */
+int remove_tree_at(int dirfd, const char *name, struct skiff_error **err);
+
+/* ---- numbers ------------------------------------------------------------- */
+
+/* Parses a whole decimal number into [min, max]; -1 with errno EINVAL or
+ * ERANGE otherwise. */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Signal by name ("TERM", "SIGTERM", "term") or number; -1 if unknown. */
+int signal_parse(const char *s);
+const char *signal_name(int sig);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

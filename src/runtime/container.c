@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container lifecycle, runc's shape: create, start, run, kill, delete,
+ * state, list.  Each command reads and writes the state dir; no daemon. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "runtime-internal.h"
+
+/* ---- create ---------------------------------------------------------------- */
+
+static int check_spec_for_create(const struct spec *s, struct skiff_error **err)
+{
+	if (s->process == NULL)
+		return skiff_error_set(err, EINVAL, "spec.invalid",
+				       "config.json: process: required to create a container");
+	if (spec_namespace(s, SPEC_NS_MOUNT) == NULL)
+		return skiff_error_set(err, EINVAL, "spec.invalid",
+				       "config.json: linux.namespaces: a mount namespace is "
+				       "required (add {\"type\": \"mount\"})");
+	if (spec_wants_cgroup_limits(s))
+		return skiff_error_set(err, ENOTSUP, "cgroup.unavailable",
+				       "config.json: linux.resources asks for limits, and "
+				       "skiff does not apply cgroup limits yet: remove them "
+				       "rather than run without the limits asked for");
+	if (s->process->terminal)
+		return skiff_error_set(err, ENOTSUP, "terminal.unsupported",
+				       "config.json: process.terminal: terminals are not "
+				       "supported yet; set it to false");
+	return 0;
+}
+
+static uid_t host_uid_of_root(const struct spec *s, bool gid)
+{
+	const struct spec_linux *l = s->linux_;
+	const struct spec_id_mapping *m = gid ? l->gid_mappings : l->uid_mappings;
+	size_t n = gid ? l->n_gid_mappings : l->n_uid_mappings;
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container_id == 0)
+			return m[i].host_id;
+	return gid ? getegid() : geteuid();
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
+{
+	_cleanup_free_ char *cwd = NULL, *dir = NULL, *text = xasprintf("%d", pid);
+	_cleanup_close_ int dirfd = -1;
+	char *slash;
+
+	if (path[0] != '/')
+		cwd = get_current_dir_name();
+	dir = cwd ? xasprintf("%s/%s", cwd, path) : xstrdup(path);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	dirfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return skiff_error_set(err, errno, "container.pid_file",
+				       "cannot open the directory of --pid-file %s", path);
+	if (write_file_atomic_at(dirfd, slash + 1, text, strlen(text), 0644, err) < 0)
+		return skiff_error_prefix(err, "--pid-file: ");
+	return 0;
+}
+
+static struct spec_kv *copy_kv(const struct spec_kv *v, size_t n)
+{
+	struct spec_kv *c = xzalloc((n + 1) * sizeof(*c));
+
+	for (size_t i = 0; i < n; i++) {
+		c[i].key = xstrdup(v[i].key);
+		c[i].value = xstrdup(v[i].value);
+	}
+	return c;
+}
+
+/* Creates the container; with fifo false (run), the init does not wait for
+ * `start`.  *init_pid receives the init's pid. */
+static int do_create(const struct runtime_ctx *ctx, const char *id,
+		     const struct create_opts *o, bool fifo, pid_t *init_pid,
+		     struct skiff_error **err)
+{
+	_cleanup_spec_ struct spec *loaded = NULL;
+	_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
+	_cleanup_close_ int rootfd = -1, statefd = -1, fifo_fd = -1, sync_fd = -1;
+	const struct spec *s = o->spec;
+	struct container_state st = { 0 };
+	struct init_config c;
+	pid_t pid = 0;
+
+	if (container_id_validate(id, err) < 0)
+		return -1;
+	bundle = realpath(o->bundle ? o->bundle : ".", NULL);
+	if (bundle == NULL)
+		return skiff_error_set(err, errno, "bundle.not_found",
+				       "cannot use the bundle %s (--bundle)",
+				       o->bundle ? o->bundle : ".");
+	if (s == NULL) {
+		if (spec_load(bundle, &loaded, err) < 0)
+			return -1;
+		s = loaded;
+	}
+	if (check_spec_for_create(s, err) < 0)
+		return -1;
+	rootfs = s->root.path[0] == '/' ? xstrdup(s->root.path)
+					 : xasprintf("%s/%s", bundle, s->root.path);
+	{
+		struct stat sb;
+
+		if (stat(rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return skiff_error_set(err, errno ? errno : ENOTDIR, "bundle.rootfs",
+					       "config.json: root.path: %s is not a directory",
+					       rootfs);
+	}
+
+	rootfd = state_root_open(ctx, err);
+	if (rootfd < 0)
+		return -1;
+	statefd = state_dir_create(rootfd, id, err);
+	if (statefd < 0)
+		return -1;
+	if (fifo) {
+		if (mkfifoat(statefd, EXEC_FIFO, 0600) < 0) {
+			skiff_error_set(err, errno, "state.create", "cannot create the exec fifo");
+			goto fail;
+		}
+		/* A mapped root that is another host uid must be able to open
+		 * it (the init reopens it through /proc/self/fd). */
+		if (sys_can_write_any_map() && spec_namespace(s, SPEC_NS_USER) != NULL)
+			(void)!fchownat(statefd, EXEC_FIFO, host_uid_of_root(s, false),
+					host_uid_of_root(s, true), 0);
+		fifo_fd = openat(statefd, EXEC_FIFO, O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0) {
+			skiff_error_set(err, errno, "state.create", "cannot open the exec fifo");
+			goto fail;
+		}
+	}
+
+	c = (struct init_config){ .ctx = ctx, .spec = s, .bundle = bundle,
+				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
+				  .opts = o };
+	if (container_spawn(&c, &pid, &sync_fd, err) < 0)
+		goto fail;
+
+	st.id = (char *)id;
+	st.bundle = bundle;
+	st.pid = pid;
+	st.created = rfc3339_now();
+	st.owner = geteuid();
+	st.own_pidns = spec_namespace(s, SPEC_NS_PID) != NULL &&
+		       spec_namespace(s, SPEC_NS_PID)->path == NULL;
+	st.annotations = copy_kv(s->annotations, s->n_annotations);
+	st.n_annotations = s->n_annotations;
+	if (sys_proc_start_time(pid, &st.start_time) < 0)
+		skiff_error_set(err, errno, "container.init", "the container's init exited");
+	if (*err == NULL)
+		state_write(statefd, &st, err);
+	if (*err == NULL && o->pid_file != NULL)
+		write_pid_file(o->pid_file, pid, err);
+	free(st.created);
+	for (size_t i = 0; i < st.n_annotations; i++) {
+		free(st.annotations[i].key);
+		free(st.annotations[i].value);
+	}
+	free(st.annotations);
+	if (*err == NULL)
+		container_init_release(sync_fd, err);
+	if (*err != NULL)
+		goto fail;
+	*init_pid = pid;
+	return 0;
+
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		/* Reap it when it is ours (run); otherwise init reaps it. */
+		waitpid(pid, NULL, __WALL | WNOHANG);
+	}
+	{
+		_cleanup_error_ struct skiff_error *ignored = NULL;
+
+		state_remove(rootfd, id, &ignored);
+	}
+	return -1;
+}
+
+int container_create(const struct runtime_ctx *ctx, const char *id,
+		     const struct create_opts *o, struct skiff_error **err)
+{
+	pid_t pid;
+
+	return do_create(ctx, id, o, true, &pid, err);
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+static int open_state(const struct runtime_ctx *ctx, const char *id, int *statefd,
+		      struct container_state **st, struct skiff_error **err)
+{
+	_cleanup_close_ int rootfd = state_root_open(ctx, err);
+
+	if (rootfd < 0)
+		return -1;
+	*statefd = state_dir_open_locked(rootfd, id, err);
+	if (*statefd < 0)
+		return -1;
+	if (state_read(*statefd, id, st, err) < 0) {
+		close(*statefd);
+		*statefd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int container_start(const struct runtime_ctx *ctx, const char *id,
+		    struct skiff_error **err)
+{
+	_cleanup_state_ struct container_state *st = NULL;
+	_cleanup_close_ int statefd = -1, fifo = -1, pidfd = -1;
+	enum container_status status;
+	struct pollfd p[2];
+	char byte;
+
+	if (open_state(ctx, id, &statefd, &st, err) < 0)
+		return -1;
+	status = state_status(statefd, st);
+	if (status != CONTAINER_CREATED)
+		return skiff_error_set(err, EINVAL, "container.not_created",
+				       "container \"%s\" is %s: only a created container can "
+				       "be started", id, container_status_name(status));
+	fifo = openat(statefd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	pidfd = sys_pidfd_open_checked(st->pid, st->start_time);
+	if (fifo < 0 || pidfd < 0)
+		return skiff_error_set(err, errno, "container.start",
+				       "cannot start container \"%s\"", id);
+	/* The init is blocked opening the fifo for writing; our open lets it
+	 * through, it writes one byte and execs.  Watch the init too: if it
+	 * dies instead, no byte will ever come. */
+	p[0] = (struct pollfd){ .fd = fifo, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return skiff_error_set(err, errno, "container.start", "poll");
+		}
+		if (p[0].revents & POLLIN) {
+			if (read(fifo, &byte, 1) == 1)
+				break;
+		}
+		if (p[1].revents & POLLIN)
+			return skiff_error_set(err, 0, "container.init",
+					       "the init of container \"%s\" exited before it "
+					       "was started", id);
+	}
+	unlinkat(statefd, EXEC_FIFO, 0);
+	return 0;
+}
+
+/* ---- run ------------------------------------------------------------------- */
+
+static volatile sig_atomic_t forward_pid;
+
+static void forward_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+int container_run(const struct runtime_ctx *ctx, const char *id,
+		  const struct create_opts *o, bool detach, int *exit_status,
+		  struct skiff_error **err)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+					 SIGUSR2, SIGWINCH, SIGCONT };
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	pid_t pid, r;
+	int status;
+
+	/* The init is a grandchild: become its reaper to wait for it. */
+	if (!detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (do_create(ctx, id, o, true, &pid, err) < 0)
+		return -1;
+	if (!detach) {
+		forward_pid = pid;
+		for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+			sigaction(forwarded[i], &sa, NULL);
+	}
+	if (container_start(ctx, id, err) < 0) {
+		_cleanup_error_ struct skiff_error *ignored = NULL;
+
+		container_delete(ctx, id, true, &ignored);
+		return -1;
+	}
+	if (detach) {
+		*exit_status = 0;
+		return 0;
+	}
+	do
+		r = waitpid(pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	forward_pid = 0;
+	if (r < 0)
+		return skiff_error_set(err, errno, "container.wait",
+				       "cannot wait for container \"%s\"", id);
+	*exit_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	return container_delete(ctx, id, true, err);
+}
+
+/* ---- kill ------------------------------------------------------------------ */
+
+static bool same_pidns(pid_t a, const char *ns)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/ns/pid", a);
+	char link[64];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, ns) == 0;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", pid);
+	_cleanup_free_ char *stat = NULL;
+	char *p;
+	int ppid;
+
+	if (read_file_at(AT_FDCWD, path, 8192, &stat, NULL, NULL) < 0 ||
+	    (p = strrchr(stat, ')')) == NULL || sscanf(p + 2, "%*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+int container_pids(const struct container_state *s, pid_t **out, size_t *n,
+		   struct skiff_error **err)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/pid", s->pid);
+	_cleanup_free_ pid_t *all = NULL;
+	size_t n_all = 0, cap = 0;
+	pid_t *v = NULL;
+	size_t count = 0;
+	char ns[64];
+	ssize_t len;
+	struct dirent *de;
+
+	if (d == NULL)
+		return skiff_error_set(err, errno, "container.pids", "cannot list /proc");
+	len = readlink(nspath, ns, sizeof(ns) - 1);
+	if (len < 0) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	ns[len] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0)
+			continue;
+		if (n_all == cap) {
+			cap = cap ? cap * 2 : 256;
+			all = xrealloc(all, cap * sizeof(pid_t));
+		}
+		all[n_all++] = pid;
+	}
+	v = xzalloc((n_all + 1) * sizeof(pid_t));
+	if (s->own_pidns) {
+		for (size_t i = 0; i < n_all; i++)
+			if (same_pidns(all[i], ns))
+				v[count++] = all[i];
+	} else {
+		/* No pid namespace of its own: the init and its descendants,
+		 * found by walking parents up to the init. */
+		for (size_t i = 0; i < n_all; i++) {
+			pid_t p = all[i];
+
+			for (int depth = 0; p > 1 && depth < 64; depth++) {
+				if (p == s->pid) {
+					v[count++] = all[i];
+					break;
+				}
+				p = parent_of(p);
+			}
+		}
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+static int signal_container(const struct container_state *st, int sig, bool all,
+			    struct skiff_error **err)
+{
+	_cleanup_close_ int pidfd = sys_pidfd_open_checked(st->pid, st->start_time);
+
+	if (all) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+
+		if (container_pids(st, &pids, &n, err) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (pids[i] != st->pid)
+				kill(pids[i], sig);
+	}
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+		if (errno == ESRCH)
+			return 0;       /* it exited meanwhile */
+		return skiff_error_set(err, errno, "container.kill",
+				       "cannot send signal %d to container \"%s\"", sig, st->id);
+	}
+	return 0;
+}
+
+int container_kill(const struct runtime_ctx *ctx, const char *id, int sig,
+		   bool all, struct skiff_error **err)
+{
+	_cleanup_state_ struct container_state *st = NULL;
+	_cleanup_close_ int statefd = -1;
+	enum container_status status;
+
+	if (open_state(ctx, id, &statefd, &st, err) < 0)
+		return -1;
+	status = state_status(statefd, st);
+	if (status == CONTAINER_STOPPED)
+		return skiff_error_set(err, ESRCH, "container.not_running",
+				       "container \"%s\" is not running", id);
+	return signal_container(st, sig, all, err);
+}
+
+/* ---- delete ---------------------------------------------------------------- */
+
+static int kill_and_wait(const struct container_state *st, struct skiff_error **err)
+{
+	_cleanup_close_ int pidfd = sys_pidfd_open_checked(st->pid, st->start_time);
+
+	if (pidfd < 0)
+		return 0;
+	if (signal_container(st, SIGKILL, true, err) < 0)
+		return -1;
+	if (sys_pidfd_wait_exit(pidfd, 10000) < 0)
+		return skiff_error_set(err, errno, "container.kill",
+				       "container \"%s\" did not exit after SIGKILL", st->id);
+	return 0;
+}
+
+int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
+		     struct skiff_error **err)
+{
+	_cleanup_state_ struct container_state *st = NULL;
+	_cleanup_close_ int rootfd = -1, statefd = -1;
+	enum container_status status;
+
+	if (container_id_validate(id, err) < 0)
+		return -1;
+	rootfd = state_root_open(ctx, err);
+	if (rootfd < 0)
+		return -1;
+	statefd = state_dir_open_locked(rootfd, id, err);
+	if (statefd < 0) {
+		/* containerd deletes twice, the second time with --force. */
+		if (force && *err != NULL && strcmp((*err)->id, "container.not_found") == 0) {
+			skiff_error_free(*err);
+			*err = NULL;
+			return 0;
+		}
+		return -1;
+	}
+	if (state_read(statefd, id, &st, err) < 0) {
+		if (!force)
+			return -1;
+		/* A state half written by a crashed create: --force removes it. */
+		skiff_error_free(*err);
+		*err = NULL;
+		return state_remove(rootfd, id, err);
+	}
+	status = state_status(statefd, st);
+	if (status == CONTAINER_RUNNING && !force)
+		return skiff_error_set(err, EBUSY, "container.running",
+				       "container \"%s\" is running: stop it first, or use "
+				       "delete --force", id);
+	if (status != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
+		return -1;
+	return state_remove(rootfd, id, err);
+}
+
+/* ---- state and list --------------------------------------------------------- */
+
+int container_state_json(const struct runtime_ctx *ctx, const char *id,
+			 char **out, struct skiff_error **err)
+{
+	_cleanup_state_ struct container_state *st = NULL;
+	_cleanup_close_ int statefd = -1;
+	enum container_status status;
+	json_t *o, *ann;
+
+	if (open_state(ctx, id, &statefd, &st, err) < 0)
+		return -1;
+	status = state_status(statefd, st);
+	ann = json_object();
+	for (size_t i = 0; i < st->n_annotations; i++)
+		json_object_set_new(ann, st->annotations[i].key,
+				    json_string(st->annotations[i].value));
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:s, s:I}", "ociVersion",
+		      SKIFF_OCI_VERSION, "id", id, "status", container_status_name(status),
+		      "pid", (json_int_t)(status == CONTAINER_STOPPED ? 0 : st->pid),
+		      "bundle", st->bundle, "annotations", ann, "created", st->created,
+		      "owner", (json_int_t)st->owner);
+	*out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return 0;
+}
+
+int container_list(const struct runtime_ctx *ctx, struct container_info **out,
+		   size_t *n, struct skiff_error **err)
+{
+	_cleanup_close_ int rootfd = state_root_open(ctx, err);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct container_info *v = NULL;
+	size_t count = 0;
+	struct dirent *de;
+
+	if (rootfd < 0)
+		return -1;
+	d = fdopendir(dup(rootfd));
+	if (d == NULL)
+		return skiff_error_set(err, errno, "state.root", "cannot list %s", ctx->state_root);
+	while ((de = readdir(d)) != NULL) {
+		_cleanup_state_ struct container_state *st = NULL;
+		_cleanup_error_ struct skiff_error *ignored = NULL;
+		_cleanup_close_ int statefd = -1;
+
+		if (de->d_name[0] == '.' || container_id_validate(de->d_name, &ignored) < 0)
+			continue;
+		statefd = openat(rootfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (statefd < 0 || state_read(statefd, de->d_name, &st, &ignored) < 0)
+			continue;
+		v = xrealloc(v, (count + 1) * sizeof(*v));
+		v[count] = (struct container_info){
+			.id = xstrdup(st->id), .bundle = xstrdup(st->bundle),
+			.created = xstrdup(st->created), .owner = st->owner,
+			.status = state_status(statefd, st),
+		};
+		v[count].pid = v[count].status == CONTAINER_STOPPED ? 0 : st->pid;
+		count++;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+void container_info_free(struct container_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].bundle);
+		free(v[i].created);
+	}
+	free(v);
+}

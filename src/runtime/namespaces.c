@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Spawning a container's init.
+ *
+ *   runtime ──fork──> stage 1 ──fork──> stage 2 (the init; pid 1 of a new
+ *                                       pid namespace)
+ *
+ * Stage 1 enters the namespaces: it creates the user namespace first (the
+ * runtime, still outside, writes its id maps), joins those given by path,
+ * and unshares the rest.  A new pid namespace only applies to children, so
+ * stage 1 forks stage 2, reports its pid and exits.  Stage 2 builds the
+ * rootfs, reports ready, and waits for the runtime's go ahead; then it waits
+ * on the exec fifo until `start`.  Failures travel back over a seqpacket
+ * socket as an error id and message, so `create` prints why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+
+enum sync_type { SYNC_USERNS_READY = 1, SYNC_MAPS_DONE, SYNC_INIT_PID,
+		 SYNC_READY, SYNC_GO, SYNC_ERROR };
+
+struct sync_msg {
+	int type;
+	int errnum;
+	pid_t pid;
+	char id[64];
+	char msg[2048];
+};
+
+static const int ns_clone_flag[SPEC_NS__COUNT] = {
+	[SPEC_NS_PID] = CLONE_NEWPID, [SPEC_NS_NETWORK] = CLONE_NEWNET,
+	[SPEC_NS_MOUNT] = CLONE_NEWNS, [SPEC_NS_IPC] = CLONE_NEWIPC,
+	[SPEC_NS_UTS] = CLONE_NEWUTS, [SPEC_NS_USER] = CLONE_NEWUSER,
+	[SPEC_NS_CGROUP] = CLONE_NEWCGROUP, [SPEC_NS_TIME] = CLONE_NEWTIME,
+};
+
+static int sync_send(int fd, int type, pid_t pid)
+{
+	struct sync_msg m = { .type = type, .pid = pid };
+
+	return send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+static void sync_send_error(int fd, struct skiff_error *e)
+{
+	struct sync_msg m = { .type = SYNC_ERROR };
+
+	if (e != NULL) {
+		m.errnum = e->errnum;
+		snprintf(m.id, sizeof(m.id), "%s", e->id);
+		snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
+	} else {
+		snprintf(m.id, sizeof(m.id), "container.init");
+		snprintf(m.msg, sizeof(m.msg), "the container's init failed");
+	}
+	(void)!send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+/* Receives one message; a closed socket means the peer died. */
+static int sync_recv(int fd, int want, struct sync_msg *m, const char *who,
+		     struct skiff_error **err)
+{
+	ssize_t r;
+
+	do
+		r = recv(fd, m, sizeof(*m), 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return skiff_error_set(err, errno, "container.sync",
+				       "lost contact with %s", who);
+	if (r == 0)
+		return skiff_error_set(err, 0, "container.init",
+				       "%s exited while the container was being set up", who);
+	if (m->type == SYNC_ERROR) {
+		m->id[sizeof(m->id) - 1] = '\0';
+		m->msg[sizeof(m->msg) - 1] = '\0';
+		return skiff_error_set(err, m->errnum, m->id, "%s", m->msg);
+	}
+	if (m->type != want)
+		return skiff_error_set(err, EPROTO, "container.sync",
+				       "unexpected message %d from %s", m->type, who);
+	return 0;
+}
+
+static struct sys_id_map *to_sys_maps(const struct spec_id_mapping *m, size_t n)
+{
+	struct sys_id_map *v = xzalloc((n + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct sys_id_map){ m[i].container_id, m[i].host_id, m[i].size };
+	return v;
+}
+
+/* ---- stage 2: the init -------------------------------------------------- */
+
+static int bring_up_loopback(struct skiff_error **err)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return skiff_error_set(err, errno, "container.network",
+				       "cannot query lo in the new network namespace");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return skiff_error_set(err, errno, "container.network",
+				       "cannot bring lo up in the new network namespace");
+	return 0;
+}
+
+static int init_prepare(const struct init_config *c, char **exe, struct skiff_error **err)
+{
+	const struct spec *s = c->spec;
+
+	if (rootfs_setup(c, err) < 0)
+		return -1;
+	if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return skiff_error_set(err, errno, "container.hostname",
+				       "cannot set the hostname to \"%s\"", s->hostname);
+	if (s->domainname != NULL && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return skiff_error_set(err, errno, "container.hostname",
+				       "cannot set the domainname to \"%s\"", s->domainname);
+	if (spec_namespace(s, SPEC_NS_NETWORK) != NULL &&
+	    spec_namespace(s, SPEC_NS_NETWORK)->path == NULL && bring_up_loopback(err) < 0)
+		return -1;
+	if (process_apply_rlimits(s->process, err) < 0)
+		return -1;
+	if (s->process->has_oom_score_adj) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", s->process->oom_score_adj);
+		if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", v, NULL) < 0)
+			return skiff_error_set(err, errno, "container.oom_score_adj",
+					       "cannot set process.oomScoreAdj to %s", v);
+	}
+	if (chdir(s->process->cwd) < 0)
+		return skiff_error_set(err, errno, "container.cwd",
+				       "cannot change to process.cwd %s", s->process->cwd);
+	return process_find_executable(s->process, exe, err);
+}
+
+static void init_wait_and_exec(const struct init_config *c, const char *exe)
+{
+	const struct spec_process *p = c->spec->process;
+	_cleanup_error_ struct skiff_error *err = NULL;
+	char path[32];
+
+	if (c->fifo_fd >= 0) {
+		/* Blocks until `start` opens the fifo for reading.  Reopened
+		 * through its fd: the state dir may be closed to this uid. */
+		int fd = open(sys_fd_path(c->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			skiff_error_set(&err, errno, "container.start",
+					"cannot signal start through the exec fifo");
+			goto fail;
+		}
+		close(fd);
+		close(c->fifo_fd);
+	}
+	if (process_apply_user(p, &err) < 0)
+		goto fail;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		skiff_error_set(&err, errno, "container.no_new_privs",
+				"cannot set no_new_privileges");
+		goto fail;
+	}
+	if (sys_cloexec_from(3 + c->opts->preserve_fds) < 0) {
+		skiff_error_set(&err, errno, "container.fds", "cannot close inherited fds");
+		goto fail;
+	}
+	execve(exe, p->args, p->env);
+	skiff_error_set(&err, errno, errno == ENOENT ? "exec.not_found" : "exec.not_executable",
+			"cannot execute %s", exe);
+fail:
+	skiff_log_error(err);
+	_exit(skiff_error_exit_code(err));
+}
+
+static _Noreturn void stage2(const struct init_config *c, int sync_fd)
+{
+	_cleanup_error_ struct skiff_error *err = NULL;
+	_cleanup_free_ char *exe = NULL;
+	struct sync_msg m;
+
+	if (init_prepare(c, &exe, &err) < 0) {
+		sync_send_error(sync_fd, err);
+		_exit(1);
+	}
+	if (sync_send(sync_fd, SYNC_READY, 0) < 0)
+		_exit(1);
+	/* The runtime records the container, then says go; if it died
+	 * instead, nobody knows this container: leave. */
+	if (sync_recv(sync_fd, SYNC_GO, &m, "the runtime", &err) < 0)
+		_exit(1);
+	close(sync_fd);
+	init_wait_and_exec(c, exe);
+	_exit(127);
+}
+
+/* ---- stage 1: entering the namespaces ----------------------------------- */
+
+static int join_namespace(const struct spec_namespace *ns, struct skiff_error **err)
+{
+	_cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return skiff_error_set(err, errno, "container.namespace",
+				       "cannot open the %s namespace %s (linux.namespaces)",
+				       spec_ns_type_name(ns->type), ns->path);
+	if (setns(fd, ns_clone_flag[ns->type]) < 0)
+		return skiff_error_set(err, errno, "container.namespace",
+				       "cannot join the %s namespace %s",
+				       spec_ns_type_name(ns->type), ns->path);
+	return 0;
+}
+
+static int enter_user_namespace(const struct spec *s, int sync_fd,
+				struct skiff_error **err)
+{
+	const struct spec_namespace *user = spec_namespace(s, SPEC_NS_USER);
+	struct sync_msg m;
+
+	if (user == NULL)
+		return 0;
+	if (user->path != NULL) {
+		if (join_namespace(user, err) < 0)
+			return -1;
+	} else {
+		if (unshare(CLONE_NEWUSER) < 0)
+			return skiff_error_set(err, errno, "container.userns",
+					       "cannot create a user namespace (are unprivileged "
+					       "user namespaces disabled? see "
+					       "/proc/sys/user/max_user_namespaces)");
+		if (sync_send(sync_fd, SYNC_USERNS_READY, 0) < 0 ||
+		    sync_recv(sync_fd, SYNC_MAPS_DONE, &m, "the runtime", err) < 0)
+			return -1;
+	}
+	/* Become the namespace's root, so that what the init creates (device
+	 * placeholders, cwd) is owned by the container's root. */
+	if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+		return skiff_error_set(err, errno, "container.userns", "cannot become gid 0");
+	if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+		return skiff_error_set(err, errno, "container.userns", "cannot become uid 0");
+	return 0;
+}
+
+static int write_time_offsets(const struct spec_linux *l, struct skiff_error **err)
+{
+	for (size_t i = 0; l != NULL && i < l->n_time_offsets; i++) {
+		_cleanup_free_ char *line = xasprintf("%s %s", l->time_offsets[i].key,
+						      l->time_offsets[i].value);
+
+		if (write_file_at(AT_FDCWD, "/proc/self/timens_offsets", line, NULL) < 0)
+			return skiff_error_set(err, errno, "container.timens",
+					       "cannot set linux.timeOffsets.%s",
+					       l->time_offsets[i].key);
+	}
+	return 0;
+}
+
+static _Noreturn void stage1(const struct init_config *c, int sync_fd)
+{
+	_cleanup_error_ struct skiff_error *err = NULL;
+	const struct spec *s = c->spec;
+	int unshare_flags = 0;
+	pid_t init;
+
+	if (enter_user_namespace(s, sync_fd, &err) < 0)
+		goto fail;
+	for (size_t i = 0; s->linux_ != NULL && i < s->linux_->n_namespaces; i++) {
+		const struct spec_namespace *ns = &s->linux_->namespaces[i];
+
+		if (ns->type == SPEC_NS_USER)
+			continue;
+		if (ns->path != NULL) {
+			if (join_namespace(ns, &err) < 0)
+				goto fail;
+		} else {
+			unshare_flags |= ns_clone_flag[ns->type];
+		}
+	}
+	if (unshare_flags != 0 && unshare(unshare_flags) < 0) {
+		skiff_error_set(&err, errno, "container.namespace",
+				"cannot create the container's namespaces (linux.namespaces)");
+		goto fail;
+	}
+	if ((unshare_flags & CLONE_NEWTIME) && write_time_offsets(s->linux_, &err) < 0)
+		goto fail;
+	init = fork();
+	if (init < 0) {
+		skiff_error_set(&err, errno, "container.fork", "cannot fork the container's init");
+		goto fail;
+	}
+	if (init == 0)
+		stage2(c, sync_fd);
+	_exit(sync_send(sync_fd, SYNC_INIT_PID, init) < 0 ? 1 : 0);
+fail:
+	sync_send_error(sync_fd, err);
+	_exit(1);
+}
+
+/* ---- the runtime's side -------------------------------------------------- */
+
+int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
+		    struct skiff_error **err)
+{
+	const struct spec_linux *l = c->spec->linux_;
+	const struct spec_namespace *user = spec_namespace(c->spec, SPEC_NS_USER);
+	_cleanup_close_ int parent_fd = -1;
+	struct sync_msg m;
+	int sv[2], status;
+	pid_t child;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return skiff_error_set(err, errno, "container.sync", "cannot create a socketpair");
+	parent_fd = sv[0];
+	child = fork();
+	if (child < 0) {
+		close(sv[1]);
+		return skiff_error_set(err, errno, "container.fork", "cannot fork");
+	}
+	if (child == 0) {
+		close(sv[0]);
+		if (c->lock_fd >= 0)
+			close(c->lock_fd);
+		/* Dies with the runtime while it sets up; stage 2 watches the
+		 * socket instead (its parent, stage 1, exits early). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		stage1(c, sv[1]);
+	}
+	close(sv[1]);
+
+	if (user != NULL && user->path == NULL) {
+		_cleanup_free_ struct sys_id_map *uids = to_sys_maps(l->uid_mappings, l->n_uid_mappings);
+		_cleanup_free_ struct sys_id_map *gids = to_sys_maps(l->gid_mappings, l->n_gid_mappings);
+
+		if (sync_recv(parent_fd, SYNC_USERNS_READY, &m, "the container's setup", err) < 0 ||
+		    sys_write_id_maps(child, uids, l->n_uid_mappings, gids,
+				      l->n_gid_mappings, err) < 0 ||
+		    sync_send(parent_fd, SYNC_MAPS_DONE, 0) < 0)
+			goto fail_stage1;
+	}
+	if (sync_recv(parent_fd, SYNC_INIT_PID, &m, "the container's setup", err) < 0)
+		goto fail_stage1;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	*pid = m.pid;
+	if (sync_recv(parent_fd, SYNC_READY, &m, "the container's init", err) < 0) {
+		kill(*pid, SIGKILL);
+		return -1;
+	}
+	*sync_fd = steal_fd(&parent_fd);
+	return 0;
+
+fail_stage1:
+	kill(child, SIGKILL);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+int container_init_release(int sync_fd, struct skiff_error **err)
+{
+	if (sync_send(sync_fd, SYNC_GO, 0) < 0)
+		return skiff_error_set(err, errno, "container.init",
+				       "the container's init exited before it was started");
+	return 0;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The init's last steps: the executable, rlimits and the process user. */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(char *const *env, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+static int check_executable(const char *path, struct skiff_error **err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return skiff_error_set(err, errno, errno == ENOENT ? "exec.not_found"
+								: "exec.not_executable",
+				       "cannot execute %s in the container", path);
+	if (S_ISDIR(st.st_mode) || (st.st_mode & 0111) == 0)
+		return skiff_error_set(err, EACCES, "exec.not_executable",
+				       "%s in the container is not an executable file", path);
+	return 0;
+}
+
+int process_find_executable(const struct spec_process *p, char **out,
+			    struct skiff_error **err)
+{
+	const char *name = p->args[0];
+	_cleanup_free_ char *path = NULL;
+	const char *search;
+
+	if (strchr(name, '/') != NULL) {
+		if (check_executable(name, err) < 0)
+			return -1;
+		*out = xstrdup(name);
+		return 0;
+	}
+	/* The container's PATH, not the runtime's: execvpe would use ours. */
+	search = env_get(p->env, "PATH");
+	path = xstrdup(search ? search : DEFAULT_PATH);
+	for (char *save = NULL, *dir = strtok_r(path, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		struct stat st;
+
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+			*out = steal_pointer(&cand);
+			return 0;
+		}
+	}
+	return skiff_error_set(err, ENOENT, "exec.not_found",
+			       "executable file \"%s\" not found in $PATH of the container "
+			       "(process.args[0])", name);
+}
+
+int process_apply_rlimits(const struct spec_process *p, struct skiff_error **err)
+{
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = { .rlim_cur = p->rlimits[i].soft,
+				     .rlim_max = p->rlimits[i].hard };
+
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+			return skiff_error_set(err, errno, "container.rlimit",
+					       "cannot set process.rlimits %s to %llu/%llu%s",
+					       p->rlimits[i].type,
+					       (unsigned long long)rl.rlim_cur,
+					       (unsigned long long)rl.rlim_max,
+					       errno == EPERM ? " (raising a hard limit needs "
+					       "CAP_SYS_RESOURCE on the host)" : "");
+	}
+	return 0;
+}
+
+int process_apply_user(const struct spec_process *p, struct skiff_error **err)
+{
+	const struct spec_user *u = &p->user;
+
+	if (setgroups(u->n_additional_gids, u->additional_gids) < 0) {
+		/* A single-id user namespace denies setgroups: only an error
+		 * when the spec asked for groups. */
+		if (u->n_additional_gids > 0 || errno != EPERM)
+			return skiff_error_set(err, errno, "container.user",
+					       "cannot set process.user.additionalGids%s",
+					       errno == EPERM ? ": setgroups is denied in a "
+					       "single-id user namespace; map a range of gids "
+					       "(newgidmap, /etc/subgid)" : "");
+	}
+	if (setresgid(u->gid, u->gid, u->gid) < 0)
+		return skiff_error_set(err, errno, "container.user",
+				       "cannot set process.user.gid %u%s", u->gid,
+				       errno == EINVAL ? ": gid not mapped in the user namespace" : "");
+	if (setresuid(u->uid, u->uid, u->uid) < 0)
+		return skiff_error_set(err, errno, "container.user",
+				       "cannot set process.user.uid %u%s", u->uid,
+				       errno == EINVAL ? ": uid not mapped in the user namespace" : "");
+	umask(u->has_umask ? u->umask : 0022);
+	return 0;
+}

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The container's filesystem view, built inside its new mount namespace.
+ *
+ * Every destination is resolved inside the rootfs (sys_open_in_root) and
+ * the mount is made onto "/proc/self/fd/N" of the resolved fd, so a symlink
+ * in the rootfs cannot redirect a mount onto the host (CVE-2021-30465). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <linux/magic.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime-internal.h"
+
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+
+unsigned long rootfs_locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	return f;
+}
+
+/* A bind remount that sets flags.  In a user namespace the kernel refuses
+ * to clear flags locked by the outer mount (nosuid, nodev, noexec, atime):
+ * retry keeping them, as the outer namespace imposed them anyway. */
+static int remount_bind(const char *path, unsigned long flags)
+{
+	unsigned long base = MS_REMOUNT | MS_BIND | (flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS));
+
+	if (mount(NULL, path, NULL, base, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	return mount(NULL, path, NULL, base | rootfs_locked_flags(path), NULL);
+}
+
+/* Opens a mount's destination, re-resolved so that the fd names the mount
+ * just made there rather than the directory under it. */
+static int reopen_in_root(int rootfd, const char *dest, struct skiff_error **err)
+{
+	return sys_open_in_root(rootfd, dest, SYS_NO_CREATE, 0, err);
+}
+
+static int mount_error(struct skiff_error **err, const struct spec_mount *m, int e)
+{
+	return skiff_error_set(err, e, "rootfs.mount",
+			       "cannot mount %s (type %s) on %s (mounts[]%s%s)",
+			       m->source ? m->source : "none", m->type ? m->type : "bind",
+			       m->destination,
+			       e == EPERM ? ": not permitted" : "",
+			       e == EPERM && geteuid() != 0 ? " for an unprivileged user" : "");
+}
+
+static bool is_bind(const struct spec_mount *m)
+{
+	return (m->flags & MS_BIND) || (m->type != NULL && strcmp(m->type, "bind") == 0);
+}
+
+/* Data without the "gid=N" option: in a single-id user namespace gid 5 is
+ * not mapped and devpts refuses it (runc's rootless spec drops it too). */
+static char *data_without_gid(const char *data)
+{
+	_cleanup_free_ char *copy = xstrdup(data);
+	char *out = xzalloc(strlen(data) + 1), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strncmp(t, "gid=", 4) == 0)
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, t);
+	}
+	return out;
+}
+
+/* Binds a host tree with its submounts onto the fd dst.  The tree is
+ * cloned detached, made read-only as a whole (a remount would reach only
+ * its top), then attached: nothing is visible half-configured. */
+static int bind_host_path(const char *host, int dst, bool ro)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, AT_FDCWD, host,
+						OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						AT_RECURSIVE);
+
+	if (tree < 0)
+		return -1;
+	if (ro && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			  &attr, sizeof(attr)) < 0)
+		return -1;
+	return (int)syscall(SYS_move_mount, tree, "", dst, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static bool host_is_cgroup2(void)
+{
+	struct statfs sf;
+
+	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* type "cgroup": the container's own cgroup2 view where the host is pure
+ * v2; otherwise (v1, or this kind of hybrid) the host's tree, read-only
+ * when asked and always when rootless: a rootless container never gets
+ * write access to the host's cgroups. */
+static int mount_cgroup(const struct init_config *c, const struct spec_mount *m,
+			int dst, const char *target)
+{
+	unsigned long flags = m->flags & ~PROPAGATION_FLAGS;
+
+	if (host_is_cgroup2()) {
+		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
+			return 0;
+		if (errno != EPERM && errno != EBUSY && errno != EACCES)
+			return -1;
+	}
+	return bind_host_path("/sys/fs/cgroup", dst,
+			      (flags & MS_RDONLY) || c->ctx->rootless);
+}
+
+static int mount_fs(const struct init_config *c, const struct spec_mount *m,
+		    int dst, const char *target)
+{
+	unsigned long flags = m->flags & ~PROPAGATION_FLAGS;
+	const char *type = m->type;
+	const char *src = m->source ? m->source : type;
+
+	if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0)
+		return mount_cgroup(c, m, dst, target);
+	if (mount(src, target, type, flags, m->data) == 0)
+		return 0;
+	if (strcmp(type, "devpts") == 0 && errno == EINVAL && m->data != NULL &&
+	    strstr(m->data, "gid=") != NULL) {
+		_cleanup_free_ char *data = data_without_gid(m->data);
+
+		log_debug("devpts refused %s; retrying with %s", m->data, data);
+		return mount(src, target, type, flags, data);
+	}
+	/* Rootless limits: sysfs needs the network namespace's owner, cgroup
+	 * and mqueue their own namespaces.  Give a read-only view of the
+	 * host's instead, as runc and crun do. */
+	if ((errno == EPERM || errno == EBUSY || errno == EACCES) && c->ctx->rootless) {
+		if (strcmp(type, "sysfs") == 0)
+			return bind_host_path("/sys", dst, true);
+		if (strcmp(type, "mqueue") == 0)
+			return bind_host_path("/dev/mqueue", dst, false);
+	}
+	return -1;
+}
+
+static int mount_one(const struct init_config *c, int rootfd,
+		     const struct spec_mount *m, struct skiff_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *source = NULL;
+	enum sys_create create = SYS_CREATE_DIR;
+	struct stat st;
+	char target[32];
+	bool bind = is_bind(m);
+
+	if (bind) {
+		if (m->source == NULL)
+			return skiff_error_set(err, EINVAL, "rootfs.mount",
+					       "bind mount on %s has no source", m->destination);
+		source = m->source[0] == '/' ? xstrdup(m->source)
+					     : xasprintf("%s/%s", c->bundle, m->source);
+		if (stat(source, &st) < 0)
+			return skiff_error_set(err, errno, "rootfs.mount",
+					       "bind mount source %s (for %s)", source,
+					       m->destination);
+		if (!S_ISDIR(st.st_mode))
+			create = SYS_CREATE_FILE;
+	}
+	fd = sys_open_in_root(rootfd, m->destination, create, create == SYS_CREATE_DIR ? 0755 : 0644, err);
+	if (fd < 0)
+		return skiff_error_prefix(err, "mount destination %s: ", m->destination);
+	if (fstat(fd, &st) < 0)
+		return skiff_error_set(err, errno, "rootfs.mount", "cannot stat %s", m->destination);
+	/* procfs and sysfs on anything but a directory is an attack on the
+	 * runtime (a symlinked /proc), not a configuration. */
+	if (m->type != NULL && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0) &&
+	    !S_ISDIR(st.st_mode))
+		return skiff_error_set(err, ENOTDIR, "rootfs.mount",
+				       "mount destination %s for %s is not a directory",
+				       m->destination, m->type);
+	sys_fd_path(fd, target);
+	if (bind) {
+		if (mount(source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+			return mount_error(err, m, errno);
+	} else if (mount_fs(c, m, fd, target) < 0) {
+		return mount_error(err, m, errno);
+	}
+
+	if ((bind && (m->flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS)) != 0) ||
+	    m->propagation != 0 || m->rec_set != 0 || m->rec_clear != 0) {
+		_cleanup_close_ int top = reopen_in_root(rootfd, m->destination, err);
+
+		if (top < 0)
+			return -1;
+		sys_fd_path(top, target);
+		if (bind && (m->flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS)) != 0 &&
+		    remount_bind(target, m->flags) < 0)
+			return skiff_error_set(err, errno, "rootfs.mount",
+					       "cannot apply the options of the bind mount on %s",
+					       m->destination);
+		if (m->propagation != 0 && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+			return skiff_error_set(err, errno, "rootfs.mount",
+					       "cannot set the propagation of %s", m->destination);
+		if (m->rec_set != 0 || m->rec_clear != 0) {
+			struct mount_attr attr = { .attr_set = m->rec_set,
+						   .attr_clr = m->rec_clear };
+
+			if (syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH | AT_RECURSIVE,
+				    &attr, sizeof(attr)) < 0)
+				return skiff_error_set(err, errno, "rootfs.mount",
+						       "cannot apply recursive options to %s",
+						       m->destination);
+		}
+	}
+	return 0;
+}
+
+static int pivot_to(const struct init_config *c, int rootfd, struct skiff_error **err)
+{
+	if (fchdir(rootfd) < 0)
+		return skiff_error_set(err, errno, "rootfs.pivot", "cannot enter %s", c->rootfs);
+	if (c->opts->no_pivot) {
+		/* For ramfs roots, where pivot_root is impossible (--no-pivot). */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0)
+			return skiff_error_set(err, errno, "rootfs.pivot",
+					       "cannot move the root to %s", c->rootfs);
+	} else {
+		/* pivot_root(".", ".") stacks the old root on the new one;
+		 * detaching it leaves only the container's tree.  The old
+		 * root is made a slave first so that the unmount does not
+		 * propagate to the host. */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return skiff_error_set(err, errno, "rootfs.pivot",
+					       "pivot_root into %s failed (try --no-pivot on "
+					       "a ramfs root)", c->rootfs);
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+		    umount2(".", MNT_DETACH) < 0)
+			return skiff_error_set(err, errno, "rootfs.pivot",
+					       "cannot detach the old root");
+	}
+	if (chdir("/") < 0)
+		return skiff_error_set(err, errno, "rootfs.pivot", "cannot chdir to /");
+	return 0;
+}
+
+int rootfs_setup(const struct init_config *c, struct skiff_error **err)
+{
+	const struct spec *s = c->spec;
+	_cleanup_close_ int rootfd = -1;
+	_cleanup_close_ int cwd = -1;
+
+	/* Nothing done in here may reach the host's mount tree. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.propagation",
+				       "cannot make the mount tree private");
+	/* pivot_root needs the new root to be a mount point. */
+	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.mount",
+				       "cannot bind-mount the rootfs %s (root.path)", c->rootfs);
+	rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return skiff_error_set(err, errno, "rootfs.open", "cannot open %s", c->rootfs);
+
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (mount_one(c, rootfd, &s->mounts[i], err) < 0)
+			return -1;
+	if (devices_setup(c, rootfd, err) < 0)
+		return -1;
+	/* The cwd is created before the root may turn read-only. */
+	cwd = sys_open_in_root(rootfd, s->process->cwd, SYS_CREATE_DIR, 0755, err);
+	if (cwd < 0)
+		return skiff_error_prefix(err, "process.cwd: ");
+	if (pivot_to(c, rootfd, err) < 0)
+		return -1;
+	return rootfs_finish(c, err);
+}
+
+static int mask_path(int rootfd, const char *path, struct skiff_error **err)
+{
+	_cleanup_error_ struct skiff_error *ignored = NULL;
+	_cleanup_close_ int fd = sys_open_in_root(rootfd, path, SYS_NO_CREATE, 0, &ignored);
+	_cleanup_close_ int null = -1;
+	struct stat st, nst;
+	char target[32], source[32];
+
+	if (fd < 0)
+		return 0;       /* nothing there to hide */
+	if (fstat(fd, &st) < 0)
+		return skiff_error_set(err, errno, "rootfs.mask", "cannot stat %s", path);
+	sys_fd_path(fd, target);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) < 0)
+			return skiff_error_set(err, errno, "rootfs.mask",
+					       "cannot mask %s (linux.maskedPaths)", path);
+		return 0;
+	}
+	/* /dev/null of the container must really be the null device, or a
+	 * symlink there would bind a host file over the path
+	 * (CVE-2025-31133). */
+	null = sys_open_in_root(rootfd, "/dev/null", SYS_NO_CREATE, 0, err);
+	if (null < 0)
+		return skiff_error_prefix(err, "masking %s: ", path);
+	if (fstat(null, &nst) < 0 || !S_ISCHR(nst.st_mode) || nst.st_rdev != makedev(1, 3))
+		return skiff_error_set(err, EPERM, "rootfs.mask",
+				       "cannot mask %s: /dev/null in the container is not the "
+				       "null device", path);
+	if (mount(sys_fd_path(null, source), target, NULL, MS_BIND, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.mask",
+				       "cannot mask %s (linux.maskedPaths)", path);
+	return 0;
+}
+
+static int readonly_path(int rootfd, const char *path, struct skiff_error **err)
+{
+	_cleanup_error_ struct skiff_error *ignored = NULL;
+	_cleanup_close_ int fd = sys_open_in_root(rootfd, path, SYS_NO_CREATE, 0, &ignored);
+	_cleanup_close_ int top = -1;
+	char target[32];
+
+	if (fd < 0)
+		return 0;
+	if (mount(sys_fd_path(fd, target), target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.readonly",
+				       "cannot bind %s (linux.readonlyPaths)", path);
+	top = reopen_in_root(rootfd, path, err);
+	if (top < 0)
+		return -1;
+	if (remount_bind(sys_fd_path(top, target), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+		return skiff_error_set(err, errno, "rootfs.readonly",
+				       "cannot make %s read-only (linux.readonlyPaths)", path);
+	return 0;
+}
+
+static int write_sysctl(const struct spec_kv *kv, struct skiff_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/sys/%s", kv->key);
+
+	for (char *p = path + strlen("/proc/sys/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+	if (write_file_at(AT_FDCWD, path, kv->value, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.sysctl",
+				       "cannot set linux.sysctl %s to \"%s\"", kv->key, kv->value);
+	return 0;
+}
+
+int rootfs_finish(const struct init_config *c, struct skiff_error **err)
+{
+	const struct spec_linux *l = c->spec->linux_;
+	_cleanup_close_ int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return skiff_error_set(err, errno, "rootfs.open", "cannot open the new root");
+	for (size_t i = 0; l != NULL && i < l->n_masked_paths; i++)
+		if (mask_path(rootfd, l->masked_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; l != NULL && i < l->n_readonly_paths; i++)
+		if (readonly_path(rootfd, l->readonly_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; l != NULL && i < l->n_sysctl; i++)
+		if (write_sysctl(&l->sysctl[i], err) < 0)
+			return -1;
+	if (c->spec->root.readonly && remount_bind("/", MS_RDONLY) < 0)
+		return skiff_error_set(err, errno, "rootfs.readonly",
+				       "cannot make the root read-only (root.readonly)");
+	if (l != NULL && l->rootfs_propagation_flags != 0 &&
+	    mount(NULL, "/", NULL, l->rootfs_propagation_flags, NULL) < 0)
+		return skiff_error_set(err, errno, "rootfs.propagation",
+				       "cannot set linux.rootfsPropagation \"%s\"",
+				       l->rootfs_propagation);
+	return 0;
+}

@@ -1,0 +1,395 @@
+/* skiff-probe: placed inside test containers to report facts from the
+ * inside, one subcommand per fact, in plain lines for shell tests.
+ * Built static (make check), so it runs in any rootfs.  See usage(). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *prog = "skiff-probe";
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: %s COMMAND [ARG]\n"
+            "  ids                 uid=U gid=G euid=U egid=G groups=a,b\n"
+            "  rlimit NAME         SOFT HARD of RLIMIT_NAME (NOFILE, NPROC, CORE, ...)\n"
+            "  fds                 open file descriptors, one per line\n"
+            "  caps                capability sets, NoNewPrivs, Seccomp\n"
+            "  mount PATH          ro|rw and the fs type of the mount holding PATH\n"
+            "  netifs              network interface names, one per line\n"
+            "  cwd | pid | umask   working directory; pid ppid; umask (octal)\n"
+            "  read PATH           \"readable N bytes\", or the errno name and exit 1\n"
+            "  write PATH          create/append PATH: \"ok\", or the errno name and exit 1\n"
+            "  exit N              exit with status N\n"
+            "  kill-self SIG       send SIG (number or name) to itself\n"
+            "  sleep SECONDS       sleep\n"
+            "  syscall NR          raw syscall NR without arguments: result and errno name\n",
+            prog);
+    return 2;
+}
+
+static int fail(const char *what, const char *arg)
+{
+    fprintf(stderr, "%s: %s '%s'\n", prog, what, arg);
+    return 2;
+}
+
+static const char *errno_name(int e)
+{
+    static const struct { int e; const char *name; } names[] = {
+#define E(x) { x, #x }
+        E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO), E(E2BIG),
+        E(ENOEXEC), E(EBADF), E(ECHILD), E(EAGAIN), E(ENOMEM), E(EACCES),
+        E(EFAULT), E(EBUSY), E(EEXIST), E(EXDEV), E(ENODEV), E(ENOTDIR),
+        E(EISDIR), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY), E(ETXTBSY),
+        E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE),
+        E(ERANGE), E(EDEADLK), E(ENAMETOOLONG), E(ENOSYS), E(ENOTEMPTY),
+        E(ELOOP), E(EOVERFLOW), E(EOPNOTSUPP), E(EDQUOT), E(ESTALE),
+        E(ECONNREFUSED), E(ENETUNREACH), E(EADDRNOTAVAIL),
+#undef E
+    };
+    static char buf[32];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].e == e)
+            return names[i].name;
+    snprintf(buf, sizeof buf, "E%d", e);
+    return buf;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 0);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_ids(void)
+{
+    gid_t groups[NGROUPS_MAX];
+    int n = getgroups(NGROUPS_MAX, groups);
+    if (n < 0) {
+        perror("getgroups");
+        return 1;
+    }
+    printf("uid=%u gid=%u euid=%u egid=%u groups=", (unsigned)getuid(), (unsigned)getgid(),
+           (unsigned)geteuid(), (unsigned)getegid());
+    for (int i = 0; i < n; i++)
+        printf("%s%u", i ? "," : "", (unsigned)groups[i]);
+    printf("\n");
+    return 0;
+}
+
+static int cmd_rlimit(const char *name)
+{
+    static const struct { const char *name; int res; } limits[] = {
+        { "AS", RLIMIT_AS }, { "CORE", RLIMIT_CORE }, { "CPU", RLIMIT_CPU },
+        { "DATA", RLIMIT_DATA }, { "FSIZE", RLIMIT_FSIZE },
+        { "LOCKS", RLIMIT_LOCKS }, { "MEMLOCK", RLIMIT_MEMLOCK },
+        { "MSGQUEUE", RLIMIT_MSGQUEUE }, { "NICE", RLIMIT_NICE },
+        { "NOFILE", RLIMIT_NOFILE }, { "NPROC", RLIMIT_NPROC }, { "RSS", RLIMIT_RSS },
+        { "RTPRIO", RLIMIT_RTPRIO }, { "RTTIME", RLIMIT_RTTIME },
+        { "SIGPENDING", RLIMIT_SIGPENDING }, { "STACK", RLIMIT_STACK },
+    };
+    if (strncmp(name, "RLIMIT_", 7) == 0)
+        name += 7;
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        if (strcasecmp(name, limits[i].name) != 0)
+            continue;
+        struct rlimit rl;
+        if (getrlimit(limits[i].res, &rl) < 0) {
+            perror("getrlimit");
+            return 1;
+        }
+        char soft[32], hard[32];
+        snprintf(soft, sizeof soft, "%llu", (unsigned long long)rl.rlim_cur);
+        snprintf(hard, sizeof hard, "%llu", (unsigned long long)rl.rlim_max);
+        printf("%s %s\n", rl.rlim_cur == RLIM_INFINITY ? "unlimited" : soft,
+               rl.rlim_max == RLIM_INFINITY ? "unlimited" : hard);
+        return 0;
+    }
+    return fail("unknown resource limit", name);
+}
+
+static int cmd_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) {
+        perror("opendir /proc/self/fd");
+        return 1;
+    }
+    int self = dirfd(d), n = 0, fds[4096];
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < (int)(sizeof fds / sizeof fds[0])) {
+        long fd;
+        if (parse_long(e->d_name, 0, INT_MAX, &fd) == 0 && fd != self)
+            fds[n++] = (int)fd;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++) /* insertion sort: the list is short */
+        for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+            int t = fds[j];
+            fds[j] = fds[j - 1];
+            fds[j - 1] = t;
+        }
+    for (int i = 0; i < n; i++)
+        printf("%d\n", fds[i]);
+    return 0;
+}
+
+static int cmd_caps(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f) {
+        perror("open /proc/self/status");
+        return 1;
+    }
+    char line[512];
+    static const char *keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
+                                  "NoNewPrivs:", "Seccomp:" };
+    while (fgets(line, sizeof line, f))
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strncmp(line, keys[i], strlen(keys[i])) == 0)
+                fputs(line, stdout);
+    fclose(f);
+    return 0;
+}
+
+/* Undo the octal escapes (\040 ...) of a mountinfo field, in place. */
+static void unescape(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+/* The mount holding PATH: the mountinfo entry whose mount point is the
+ * longest prefix of PATH's real path, the last one on ties (a later mount
+ * on the same point hides the earlier ones). */
+static int cmd_mount(const char *path)
+{
+    struct statvfs sv;
+    char real[PATH_MAX];
+    if (statvfs(path, &sv) < 0 || !realpath(path, real)) {
+        printf("%s\n", errno_name(errno));
+        return 1;
+    }
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) {
+        perror("open /proc/self/mountinfo");
+        return 1;
+    }
+    char line[8192], best[256] = "unknown";
+    size_t best_len = 0;
+    while (fgets(line, sizeof line, f)) {
+        char mnt[PATH_MAX], type[256];
+        const char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1 ||
+            sscanf(sep + 3, "%255s", type) != 1)
+            continue;
+        unescape(mnt);
+        size_t len = strlen(mnt);
+        int prefix = strcmp(mnt, "/") == 0 ||
+                     (strncmp(real, mnt, len) == 0 && (real[len] == '/' || real[len] == '\0'));
+        if (prefix && len >= best_len) {
+            snprintf(best, sizeof best, "%s", type);
+            best_len = len;
+        }
+    }
+    fclose(f);
+    printf("%s %s\n", (sv.f_flag & ST_RDONLY) ? "ro" : "rw", best);
+    return 0;
+}
+
+static int cmd_netifs(void)
+{
+    struct if_nameindex *ifs = if_nameindex();
+    if (!ifs) {
+        perror("if_nameindex");
+        return 1;
+    }
+    for (struct if_nameindex *i = ifs; i->if_index != 0; i++)
+        printf("%s\n", i->if_name);
+    if_freenameindex(ifs);
+    return 0;
+}
+
+static int cmd_read(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        printf("%s\n", errno_name(errno));
+        return 1;
+    }
+    char buf[65536];
+    long long total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            printf("%s\n", errno_name(errno));
+            close(fd);
+            return 1;
+        }
+        if (n == 0)
+            break;
+        total += n;
+    }
+    close(fd);
+    printf("readable %lld bytes\n", total);
+    return 0;
+}
+
+static int cmd_write(const char *path)
+{
+    static const char text[] = "skiff-probe\n";
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1)) {
+        printf("%s\n", errno_name(errno));
+        return 1;
+    }
+    if (close(fd) < 0) {
+        printf("%s\n", errno_name(errno));
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
+
+static int cmd_kill_self(const char *arg)
+{
+    static const struct { const char *name; int sig; } sigs[] = {
+        { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ABRT", SIGABRT },
+        { "KILL", SIGKILL }, { "SEGV", SIGSEGV }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+        { "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "STOP", SIGSTOP },
+    };
+    long sig = -1;
+    if (strncasecmp(arg, "SIG", 3) == 0)
+        arg += 3;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (strcasecmp(arg, sigs[i].name) == 0)
+            sig = sigs[i].sig;
+    if (sig < 0 && parse_long(arg, 1, 64, &sig) < 0)
+        return fail("unknown signal", arg);
+    signal((int)sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, (int)sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    if (kill(getpid(), (int)sig) < 0) {
+        printf("%s\n", errno_name(errno));
+        return 1;
+    }
+    printf("still alive after signal %ld\n", sig);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : NULL;
+    static const char *with_arg[] = { "rlimit", "mount", "read", "write", "exit",
+                                      "kill-self", "sleep", "syscall" };
+    int wants = 0;
+    for (size_t i = 0; i < sizeof with_arg / sizeof with_arg[0]; i++)
+        wants |= strcmp(cmd, with_arg[i]) == 0;
+    if (argc != 2 + wants) {
+        fprintf(stderr, "%s: '%s' takes %s\n", prog, cmd, wants ? "one argument" : "no argument");
+        return usage();
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    long n;
+
+    if (strcmp(cmd, "ids") == 0)
+        return cmd_ids();
+    if (strcmp(cmd, "rlimit") == 0)
+        return cmd_rlimit(arg);
+    if (strcmp(cmd, "fds") == 0)
+        return cmd_fds();
+    if (strcmp(cmd, "caps") == 0)
+        return cmd_caps();
+    if (strcmp(cmd, "mount") == 0)
+        return cmd_mount(arg);
+    if (strcmp(cmd, "netifs") == 0)
+        return cmd_netifs();
+    if (strcmp(cmd, "read") == 0)
+        return cmd_read(arg);
+    if (strcmp(cmd, "write") == 0)
+        return cmd_write(arg);
+    if (strcmp(cmd, "kill-self") == 0)
+        return cmd_kill_self(arg);
+    if (strcmp(cmd, "cwd") == 0) {
+        char buf[PATH_MAX];
+        if (!getcwd(buf, sizeof buf)) {
+            printf("%s\n", errno_name(errno));
+            return 1;
+        }
+        printf("%s\n", buf);
+        return 0;
+    }
+    if (strcmp(cmd, "pid") == 0) {
+        printf("%ld %ld\n", (long)getpid(), (long)getppid());
+        return 0;
+    }
+    if (strcmp(cmd, "umask") == 0) {
+        mode_t m = umask(0);
+        umask(m);
+        printf("%04o\n", (unsigned)m);
+        return 0;
+    }
+    if (strcmp(cmd, "exit") == 0) {
+        if (parse_long(arg, 0, 255, &n) < 0)
+            return fail("exit status must be 0..255, not", arg);
+        return (int)n;
+    }
+    if (strcmp(cmd, "sleep") == 0) {
+        char *end;
+        double s = strtod(arg, &end);
+        if (end == arg || *end != '\0' || !(s >= 0 && s < 1e9))
+            return fail("bad number of seconds", arg);
+        struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    if (strcmp(cmd, "syscall") == 0) {
+        if (parse_long(arg, 0, 4095, &n) < 0)
+            return fail("bad syscall number", arg);
+        errno = 0;
+        long r = syscall(n);
+        int e = errno;
+        printf("%ld %s\n", r, r < 0 ? errno_name(e) : "ok");
+        return r < 0 ? 1 : 0;
+    }
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
+    return usage();
+}
