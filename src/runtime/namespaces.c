@@ -187,13 +187,22 @@ fail:
 	_exit(skiff_error_exit_code(err));
 }
 
-static _Noreturn void stage2(const struct init_config *c, int sync_fd)
+/* order_fd: read end of a pipe that stage 1 closes once it has reported
+ * our pid; both write to the same socket, and the runtime expects the pid
+ * first. */
+static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order_fd)
 {
 	_cleanup_error_ struct skiff_error *err = NULL;
 	_cleanup_free_ char *exe = NULL;
 	struct sync_msg m;
+	char byte;
+	int r;
 
-	if (init_prepare(c, &exe, &err) < 0) {
+	r = init_prepare(c, &exe, &err);
+	while (read(order_fd, &byte, 1) < 0 && errno == EINTR)
+		;
+	close(order_fd);
+	if (r < 0) {
 		sync_send_error(sync_fd, err);
 		_exit(1);
 	}
@@ -273,7 +282,7 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 {
 	_cleanup_error_ struct skiff_error *err = NULL;
 	const struct spec *s = c->spec;
-	int unshare_flags = 0;
+	int unshare_flags = 0, order[2];
 	pid_t init;
 
 	if (enter_user_namespace(s, sync_fd, &err) < 0)
@@ -297,13 +306,20 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 	}
 	if ((unshare_flags & CLONE_NEWTIME) && write_time_offsets(s->linux_, &err) < 0)
 		goto fail;
+	if (pipe2(order, O_CLOEXEC) < 0) {
+		skiff_error_set(&err, errno, "container.sync", "cannot create a pipe");
+		goto fail;
+	}
 	init = fork();
 	if (init < 0) {
 		skiff_error_set(&err, errno, "container.fork", "cannot fork the container's init");
 		goto fail;
 	}
-	if (init == 0)
-		stage2(c, sync_fd);
+	if (init == 0) {
+		close(order[1]);
+		stage2(c, sync_fd, order[0]);
+	}
+	/* Exiting closes order[1]: that lets the init report after us. */
 	_exit(sync_send(sync_fd, SYNC_INIT_PID, init) < 0 ? 1 : 0);
 fail:
 	sync_send_error(sync_fd, err);
