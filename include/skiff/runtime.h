@@ -297,6 +297,12 @@ const char *spec_ns_type_name(enum spec_ns_type t); /* "pid", "network" … */
  * rules alone do not). */
 bool spec_wants_cgroup_limits(const struct spec *s);
 
+/* A LinuxResources document of its own (`update --resources FILE`), read
+ * by the same parser as linux.resources: errors name "ORIGIN: resources.…". */
+int spec_resources_parse(const char *json, size_t len, const char *origin,
+			 struct spec_resources **out, struct skiff_error **err);
+void spec_resources_free(struct spec_resources *r);
+
 /* A default config.json for `spec`: text the caller frees.  rootless adds a
  * user namespace mapping uid/gid (single id) to 0. */
 struct spec_default_opts {
@@ -306,6 +312,10 @@ struct spec_default_opts {
 	const char *seccomp_json;   /* a profile to embed as linux.seccomp, or NULL */
 };
 char *spec_default_json(const struct spec_default_opts *o);
+
+/* skiff's default seccomp profile (seccomp/default.json, built in): the
+ * JSON text of a linux.seccomp object.  docs/seccomp.md explains it. */
+extern const char skiff_seccomp_default_profile[];
 
 /* ===================================================================== */
 /* The container lifecycle (runc's shape).                                */
@@ -332,7 +342,9 @@ struct create_opts {
 	const char *pid_file;       /* NULL: none */
 	const char *console_socket; /* NULL: none */
 	bool no_pivot;
-	int preserve_fds;           /* extra fds after stdio to pass on */
+	int listen_fds;             /* socket activation: fds 3.. passed on, with
+				       LISTEN_FDS and LISTEN_PID set in the env */
+	int preserve_fds;           /* extra fds after those to pass on */
 	struct spec *spec;          /* NULL: load BUNDLE/config.json */
 };
 
@@ -364,6 +376,38 @@ struct container_info {
 int container_list(const struct runtime_ctx *ctx, struct container_info **out,
 		   size_t *n, struct skiff_error **err);
 void container_info_free(struct container_info *v, size_t n);
+
+/* ---- cgroup v2: pause, resume, update, ps, stats ---- */
+
+/* cgroup.freeze, returning once every process has stopped ("paused"). */
+int container_pause(const struct runtime_ctx *ctx, const char *id,
+		    struct skiff_error **err);
+int container_resume(const struct runtime_ctx *ctx, const char *id,
+		     struct skiff_error **err);
+/* Writes new limits to a running container's cgroup; origin names where
+ * they came from in messages ("--resources r.json", "update"). */
+int container_update(const struct runtime_ctx *ctx, const char *id,
+		     const struct spec_resources *r, const char *origin,
+		     struct skiff_error **err);
+/* The pids of a container (host view): its cgroup's, else found in /proc. */
+int container_ps(const struct runtime_ctx *ctx, const char *id, pid_t **out,
+		 size_t *n, struct skiff_error **err);
+
+/* The numbers of a container's cgroup; the has_* flags say which exist.
+ * UINT64_MAX stands for "max" (no limit). */
+struct container_stats {
+	enum container_status status;
+	bool has_cgroup;
+	bool has_memory;
+	uint64_t memory_current, memory_max, swap_current, oom, oom_kill;
+	bool has_cpu;
+	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec, cpu_nr_periods,
+		 cpu_nr_throttled, cpu_throttled_usec;
+	bool has_pids;
+	uint64_t pids_current, pids_max;
+};
+int container_stats(const struct runtime_ctx *ctx, const char *id,
+		    struct container_stats *out, struct skiff_error **err);
 
 /* Container ids: 1..1024 of [A-Za-z0-9_.+-], not starting with '.' */
 int container_id_validate(const char *id, struct skiff_error **err);

@@ -22,6 +22,11 @@ enum sys_create { SYS_NO_CREATE, SYS_CREATE_DIR, SYS_CREATE_FILE };
 int sys_open_in_root(int rootfd, const char *path, enum sys_create create,
 		     mode_t mode, struct skiff_error **err);
 
+/* The same without following any symlink (RESOLVE_NO_SYMLINKS): for
+ * destinations that must be real directories of the rootfs, such as
+ * /proc and /sys.  ELOOP, with *err set, when the path crosses a symlink. */
+int sys_open_in_root_nofollow(int rootfd, const char *path, struct skiff_error **err);
+
 /* "/proc/self/fd/N": a path naming the object behind fd, for syscalls that
  * take only paths (mount(2)).  buf must hold 32 bytes. */
 const char *sys_fd_path(int fd, char buf[static 32]);
@@ -49,6 +54,12 @@ bool sys_in_initial_userns(void);
 
 /* ---- processes (sys/proc.c) ----------------------------------------------- */
 
+/* Writes data to PATH relative to /proc (for example "sys/net/core/somaxconn"
+ * or "self/oom_score_adj"), refusing with EXDEV a /proc that is not the
+ * root of a procfs mount and a file reached through another mount or a
+ * magic link. */
+int sys_write_procfs(const char *path, const char *data);
+
 /* The start time of PID in clock ticks since boot (/proc/PID/stat field 22):
  * with the pid it identifies a process across pid reuse. */
 int sys_proc_start_time(pid_t pid, uint64_t *out);
@@ -64,5 +75,20 @@ int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
 
 /* Marks every fd >= from close-on-exec (close_range, or a /proc walk). */
 int sys_cloexec_from(int from);
+/* Closes every fd >= from that is not close-on-exec: those the caller left
+ * open (skiff opens everything O_CLOEXEC), so that the container's init
+ * does not hold a host fd while it sets up (CVE-2024-21626). */
+int sys_close_inherited_from(int from);
+
+/* ---- the runtime's own binary (sys/cloned_binary.c) ----------------------- */
+
+/* CVE-2019-5736: re-executes skiff from a sealed memfd copy of its binary,
+ * so that no process in a container can reach the host's file through
+ * /proc/PID/exe.  Returns 0 without doing anything when already running
+ * from such a copy, or when SKIFF_NO_CLONED_BINARY=1 (a benchmark knob);
+ * does not return when it re-executes. */
+int sys_reexec_from_sealed_copy(struct skiff_error **err);
+/* True when /proc/self/exe is a memfd with skiff's seals. */
+bool sys_running_from_sealed_copy(void);
 
 #endif

@@ -100,6 +100,18 @@ ssize_t write_all(int fd, const void *buf, size_t len);
 /* Removes a directory tree below dirfd/name without following symlinks. */
 int remove_tree_at(int dirfd, const char *name, struct skiff_error **err);
 
+/* ---- SHA-256 (util/sha256.c): small digests on hot paths --------------- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char buf[64];
+};
+void sha256_init(struct sha256 *c);
+void sha256_update(struct sha256 *c, const void *data, size_t n);
+/* Finishes the digest: 64 hex digits and a NUL. */
+void sha256_hex(struct sha256 *c, char out[static 65]);
+
 /* ---- numbers ------------------------------------------------------------- */
 
 /* Parses a whole decimal number into [min, max]; -1 with errno EINVAL or

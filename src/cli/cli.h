@@ -3,6 +3,7 @@
 #define SKIFF_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <skiff/error.h>
 #include <skiff/util.h>
@@ -24,5 +25,37 @@ int oci_parse_global(int argc, char **argv, struct oci_global *g, int *next,
 		     struct skiff_error **err);
 
 int oci_main(int argc, char **argv);
+
+/* The image commands (cli/image.c): pull, images, inspect, rmi, prune. */
+bool image_cli_handles(const char *cmd);
+void image_cli_usage(FILE *f);
+int image_cli_main(int argc, char **argv);
+
+/* ---- helpers of the runtime face's commands (oci.c) ---- */
+
+/* Runs getopt_long over a command's argv (argv[0] is the command name);
+ * options may follow the positional arguments, as Slurm passes them. */
+#define FOR_EACH_OPT(c, argc, argv, shortopts, longopts) \
+	for (optind = 0, opterr = 0; ((c) = getopt_long((argc), (argv), (shortopts), (longopts), NULL)) != -1;)
+/* "cli.usage" unless min..max positional arguments follow the options. */
+int want_args(int argc, char **argv, int min, int max, const char *cmd,
+	      struct skiff_error **err);
+int bad_option(const char *cmd, char **argv, struct skiff_error **err);
+
+/* ---- oci_cgroup.c: update, pause, resume, ps, events ---- */
+
+struct runtime_ctx;
+int oci_cmd_update(const struct runtime_ctx *ctx, int argc, char **argv,
+		   struct skiff_error **err);
+int oci_cmd_pause(const struct runtime_ctx *ctx, int argc, char **argv,
+		  struct skiff_error **err);
+int oci_cmd_resume(const struct runtime_ctx *ctx, int argc, char **argv,
+		   struct skiff_error **err);
+int oci_cmd_ps(const struct runtime_ctx *ctx, int argc, char **argv,
+	       struct skiff_error **err);
+int oci_cmd_events(const struct runtime_ctx *ctx, int argc, char **argv,
+		   struct skiff_error **err);
+/* "512m", "1G", "4096", "-1" (no limit): binary units, as runc's flags. */
+int oci_parse_size(const char *s, int64_t *out);
 
 #endif

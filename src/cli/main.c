@@ -9,7 +9,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: skiff oci [GLOBAL OPTIONS] COMMAND ...   the OCI runtime (runc's CLI)\n"
-		"       skiff --version\n\nSee skiff(1) and skiff-oci(1).\n");
+		"       skiff --version\n");
+	image_cli_usage(f);
+	fprintf(f, "\nSee skiff(1) and skiff-oci(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -22,6 +24,8 @@ int main(int argc, char **argv)
 		return oci_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "oci") == 0)
 		return oci_main(argc - 1, argv + 1);
+	if (argc >= 2 && image_cli_handles(argv[1]))
+		return image_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
 		printf("skiff version %s\n", PACKAGE_VERSION);
 		return 0;

@@ -28,12 +28,7 @@ static int usage_error(struct skiff_error **err, const char *cmd, const char *wh
 			       cmd, what, cmd);
 }
 
-/* Runs getopt_long over a command's argv (argv[0] is the command name);
- * options may follow the positional arguments, as Slurm passes them. */
-#define FOR_EACH_OPT(c, argc, argv, shortopts, longopts) \
-	for (optind = 0, opterr = 0; ((c) = getopt_long((argc), (argv), (shortopts), (longopts), NULL)) != -1;)
-
-static int want_args(int argc, char **argv, int min, int max, const char *cmd,
+int want_args(int argc, char **argv, int min, int max, const char *cmd,
 		     struct skiff_error **err)
 {
 	int n = argc - optind;
@@ -46,7 +41,7 @@ static int want_args(int argc, char **argv, int min, int max, const char *cmd,
 	return 0;
 }
 
-static int bad_option(const char *cmd, char **argv, struct skiff_error **err)
+int bad_option(const char *cmd, char **argv, struct skiff_error **err)
 {
 	return skiff_error_set(err, EINVAL, "cli.usage",
 			       "%s: unknown option or missing value in \"%s\" (see skiff-oci %s --help)",
@@ -55,17 +50,31 @@ static int bad_option(const char *cmd, char **argv, struct skiff_error **err)
 
 /* ---- spec ---------------------------------------------------------------- */
 
+/* --seccomp default (the built-in profile) or --seccomp FILE. */
+static int spec_seccomp_profile(const char *arg, char **out, struct skiff_error **err)
+{
+	if (strcmp(arg, "default") == 0) {
+		*out = xstrdup(skiff_seccomp_default_profile);
+		return 0;
+	}
+	if (read_file_at(AT_FDCWD, arg, 4 << 20, out, NULL, err) < 0)
+		return skiff_error_prefix(err, "--seccomp: ");
+	return 0;
+}
+
 static int cmd_spec(const struct runtime_ctx *ctx, int argc, char **argv,
 		    struct skiff_error **err)
 {
 	static const struct option opts[] = {
 		{ "rootless", no_argument, NULL, 'r' },
 		{ "bundle", required_argument, NULL, 'b' },
+		{ "seccomp", required_argument, NULL, 's' },
 		{ 0 } };
 	struct spec_default_opts o = { .uid = geteuid(), .gid = getegid() };
-	_cleanup_free_ char *json = NULL;
+	_cleanup_free_ char *json = NULL, *profile = NULL, *origin = NULL;
+	_cleanup_spec_ struct spec *check = NULL;
 	_cleanup_close_ int dirfd = -1;
-	const char *bundle = ".";
+	const char *bundle = ".", *seccomp = NULL;
 	int c;
 
 	(void)ctx;
@@ -73,11 +82,15 @@ static int cmd_spec(const struct runtime_ctx *ctx, int argc, char **argv,
 		switch (c) {
 		case 'r': o.rootless = true; break;
 		case 'b': bundle = optarg; break;
+		case 's': seccomp = optarg; break;
 		default: return bad_option("spec", argv, err);
 		}
 	}
 	if (want_args(argc, argv, 0, 0, "spec", err) < 0)
 		return -1;
+	if (seccomp != NULL && spec_seccomp_profile(seccomp, &profile, err) < 0)
+		return -1;
+	o.seccomp_json = profile;
 	dirfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return skiff_error_set(err, errno, "bundle.not_found",
@@ -86,6 +99,17 @@ static int cmd_spec(const struct runtime_ctx *ctx, int argc, char **argv,
 		return skiff_error_set(err, EEXIST, "spec.exists",
 				       "%s/config.json exists: remove it first", bundle);
 	json = spec_default_json(&o);
+	if (json == NULL)
+		return skiff_error_set(err, EINVAL, "spec.invalid",
+				       "--seccomp %s: expected a JSON object (a linux.seccomp "
+				       "profile such as seccomp/default.json)", seccomp);
+	/* A profile from a file is checked as create will check it, so that
+	 * its errors name the file and the JSON path now. */
+	if (seccomp != NULL) {
+		origin = xasprintf("--seccomp %s", seccomp);
+		if (spec_parse(json, strlen(json), origin, &check, err) < 0)
+			return -1;
+	}
 	return write_file_atomic_at(dirfd, "config.json", json, strlen(json), 0644, err);
 }
 
@@ -147,12 +171,30 @@ static int parse_create_opts(int argc, char **argv, const char *cmd,
 	return want_args(argc, argv, 1, 1, cmd, err);
 }
 
+/* What create and run do before building a container: as root, run from a
+ * sealed copy of the binary (CVE-2019-5736); take the fds of socket
+ * activation (LISTEN_FDS for this pid), to pass them on as runc does. */
+static int prepare_create(struct create_opts *o, struct skiff_error **err)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int64_t n, p;
+
+	if (geteuid() == 0 && sys_in_initial_userns() &&
+	    sys_reexec_from_sealed_copy(err) < 0)
+		return -1;
+	if (fds != NULL && pid != NULL && parse_int64(pid, 1, INT32_MAX, &p) == 0 &&
+	    p == getpid() && parse_int64(fds, 0, 1 << 20, &n) == 0)
+		o->listen_fds = (int)n;
+	return 0;
+}
+
 static int cmd_create(const struct runtime_ctx *ctx, int argc, char **argv,
 		      struct skiff_error **err)
 {
 	struct create_opts o = { 0 };
 
-	if (parse_create_opts(argc, argv, "create", &o, NULL, err) < 0)
+	if (prepare_create(&o, err) < 0 ||
+	    parse_create_opts(argc, argv, "create", &o, NULL, err) < 0)
 		return -1;
 	return container_create(ctx, argv[optind], &o, err);
 }
@@ -164,7 +206,8 @@ static int cmd_run(const struct runtime_ctx *ctx, int argc, char **argv,
 	bool detach = false;
 	int status = 0;
 
-	if (parse_create_opts(argc, argv, "run", &o, &detach, err) < 0)
+	if (prepare_create(&o, err) < 0 ||
+	    parse_create_opts(argc, argv, "run", &o, &detach, err) < 0)
 		return -1;
 	if (container_run(ctx, argv[optind], &o, detach, &status, err) < 0)
 		return -1;
@@ -302,7 +345,17 @@ static const struct oci_cmd commands[] = {
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]\n    send SIGNAL (default TERM; name or number)" },
 	{ "delete", cmd_delete, "delete [--force] ID\n    remove a stopped container (--force: kill it first)" },
 	{ "list", cmd_list, "list [--format table|json] [--quiet]\n    list the containers" },
-	{ "spec", cmd_spec, "spec [--rootless] [--bundle DIR]\n    write a default config.json" },
+	{ "ps", oci_cmd_ps, "ps [--format table|json] ID\n    list the processes of a container" },
+	{ "pause", oci_cmd_pause, "pause ID\n    freeze every process of a container (cgroup v2)" },
+	{ "resume", oci_cmd_resume, "resume ID\n    thaw a paused container" },
+	{ "update", oci_cmd_update, "update [--memory N] [--memory-reservation N] [--memory-swap N]\n"
+	  "           [--cpu-shares N] [--cpu-quota US] [--cpu-period US] [--cpuset-cpus L]\n"
+	  "           [--cpuset-mems L] [--pids-limit N] [--blkio-weight N] [--resources FILE|-] ID\n"
+	  "    change the limits of a running container (sizes take k, m, g; -1: no limit)" },
+	{ "events", oci_cmd_events, "events [--stats] [--interval 5s] ID\n"
+	  "    JSON lines: memory, cpu and pids numbers, and an \"oom\" event per OOM kill" },
+	{ "spec", cmd_spec, "spec [--rootless] [--bundle DIR] [--seccomp default|FILE]\n"
+	  "    write a default config.json, with a seccomp profile if asked" },
 };
 
 static void print_help(FILE *f)

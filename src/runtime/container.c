@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <jansson.h>
 
 #include "runtime-internal.h"
+#include "runtime/cgroup-internal.h"
 
 /* ---- create ---------------------------------------------------------------- */
 
@@ -29,11 +31,9 @@ static int check_spec_for_create(const struct spec *s, struct skiff_error **err)
 		return skiff_error_set(err, EINVAL, "spec.invalid",
 				       "config.json: linux.namespaces: a mount namespace is "
 				       "required (add {\"type\": \"mount\"})");
-	if (spec_wants_cgroup_limits(s))
-		return skiff_error_set(err, ENOTSUP, "cgroup.unavailable",
-				       "config.json: linux.resources asks for limits, and "
-				       "skiff does not apply cgroup limits yet: remove them "
-				       "rather than run without the limits asked for");
+	/* Limits this host cannot apply fail here, before anything exists. */
+	if (cgroup_check_spec(s, err) < 0)
+		return -1;
 	if (s->process->terminal)
 		return skiff_error_set(err, ENOTSUP, "terminal.unsupported",
 				       "config.json: process.terminal: terminals are not "
@@ -96,6 +96,9 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	const struct spec *s = o->spec;
 	struct container_state st = { 0 };
 	struct init_config c;
+	struct cap_sets caps;
+	_cleanup_seccomp_filter_ struct seccomp_filter *seccomp = NULL;
+	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	pid_t pid = 0;
 
 	if (container_id_validate(id, err) < 0)
@@ -110,7 +113,13 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 			return -1;
 		s = loaded;
 	}
-	if (check_spec_for_create(s, err) < 0)
+	if (check_spec_for_create(s, err) < 0 ||
+	    capabilities_resolve(s->process->capabilities, s->process->user.uid,
+				 capabilities_last_cap(), &caps, err) < 0)
+		return -1;
+	/* Compiled, or found in the cache, before the fork: the init only
+	 * loads it.  A bad profile fails here, before anything is created. */
+	if (seccomp_filter_prepare(s, id, bundle, &seccomp, err) < 0)
 		return -1;
 	rootfs = s->root.path[0] == '/' ? xstrdup(s->root.path)
 					 : xasprintf("%s/%s", bundle, s->root.path);
@@ -123,7 +132,7 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 					       rootfs);
 	}
 
-	rootfd = state_root_open(ctx, err);
+	rootfd = state_root_open(ctx, true, err);
 	if (rootfd < 0)
 		return -1;
 	statefd = state_dir_create(rootfd, id, err);
@@ -146,9 +155,13 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		}
 	}
 
+	/* After the state dir: an id in use must not touch the cgroup of the
+	 * container that has it. */
+	if (cgroup_create(s, id, &cg, err) < 0)
+		goto fail;
 	c = (struct init_config){ .ctx = ctx, .spec = s, .bundle = bundle,
 				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
-				  .opts = o };
+				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg };
 	if (container_spawn(&c, &pid, &sync_fd, err) < 0)
 		goto fail;
 
@@ -161,6 +174,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		       spec_namespace(s, SPEC_NS_PID)->path == NULL;
 	st.annotations = copy_kv(s->annotations, s->n_annotations);
 	st.n_annotations = s->n_annotations;
+	st.cgroup = cg != NULL ? cg->path : NULL;
+	st.cgroup_leaf = cg != NULL ? cg->leaf : NULL;
 	if (sys_proc_start_time(pid, &st.start_time) < 0)
 		skiff_error_set(err, errno, "container.init", "the container's init exited");
 	if (*err == NULL)
@@ -189,6 +204,8 @@ fail:
 	{
 		_cleanup_error_ struct skiff_error *ignored = NULL;
 
+		if (cg != NULL)
+			cgroup_destroy(cg->path, cg->leaf, &ignored);
 		state_remove(rootfd, id, &ignored);
 	}
 	return -1;
@@ -207,7 +224,7 @@ int container_create(const struct runtime_ctx *ctx, const char *id,
 static int open_state(const struct runtime_ctx *ctx, const char *id, int *statefd,
 		      struct container_state **st, struct skiff_error **err)
 {
-	_cleanup_close_ int rootfd = state_root_open(ctx, err);
+	_cleanup_close_ int rootfd = state_root_open(ctx, false, err);
 
 	if (rootfd < 0)
 		return -1;
@@ -315,6 +332,7 @@ int container_run(const struct runtime_ctx *ctx, const char *id,
 		return skiff_error_set(err, errno, "container.wait",
 				       "cannot wait for container \"%s\"", id);
 	*exit_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	container_report_oom(ctx, id);   /* before delete removes the cgroup */
 	return container_delete(ctx, id, true, err);
 }
 
@@ -358,6 +376,8 @@ int container_pids(const struct container_state *s, pid_t **out, size_t *n,
 	ssize_t len;
 	struct dirent *de;
 
+	if (s->cgroup != NULL && access(s->cgroup, F_OK) == 0)
+		return cgroup_read_pids(s->cgroup, out, n, err);
 	if (d == NULL)
 		return skiff_error_set(err, errno, "container.pids", "cannot list /proc");
 	len = readlink(nspath, ns, sizeof(ns) - 1);
@@ -408,6 +428,9 @@ static int signal_container(const struct container_state *st, int sig, bool all,
 {
 	_cleanup_close_ int pidfd = sys_pidfd_open_checked(st->pid, st->start_time);
 
+	/* The cgroup holds every process of the container, the init too. */
+	if (all && st->cgroup != NULL && access(st->cgroup, F_OK) == 0)
+		return cgroup_signal_all(st->cgroup, sig, err);
 	if (all) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
@@ -468,10 +491,9 @@ int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
 
 	if (container_id_validate(id, err) < 0)
 		return -1;
-	rootfd = state_root_open(ctx, err);
-	if (rootfd < 0)
-		return -1;
-	statefd = state_dir_open_locked(rootfd, id, err);
+	rootfd = state_root_open(ctx, false, err);
+	if (rootfd >= 0)
+		statefd = state_dir_open_locked(rootfd, id, err);
 	if (statefd < 0) {
 		/* containerd deletes twice, the second time with --force. */
 		if (force && *err != NULL && strcmp((*err)->id, "container.not_found") == 0) {
@@ -490,11 +512,14 @@ int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
 		return state_remove(rootfd, id, err);
 	}
 	status = state_status(statefd, st);
-	if (status == CONTAINER_RUNNING && !force)
+	if ((status == CONTAINER_RUNNING || status == CONTAINER_PAUSED) && !force)
 		return skiff_error_set(err, EBUSY, "container.running",
-				       "container \"%s\" is running: stop it first, or use "
-				       "delete --force", id);
+				       "container \"%s\" is %s: stop it first, or use "
+				       "delete --force", id, container_status_name(status));
 	if (status != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
+		return -1;
+	/* Also kills what outlived the init (no pid namespace). */
+	if (st->cgroup != NULL && cgroup_destroy(st->cgroup, st->cgroup_leaf, err) < 0)
 		return -1;
 	return state_remove(rootfd, id, err);
 }
@@ -516,6 +541,14 @@ int container_state_json(const struct runtime_ctx *ctx, const char *id,
 	for (size_t i = 0; i < st->n_annotations; i++)
 		json_object_set_new(ann, st->annotations[i].key,
 				    json_string(st->annotations[i].value));
+	/* The kernel's OOM kills, for whoever reports the job's end. */
+	if (st->cgroup != NULL) {
+		uint64_t ooms = cgroup_oom_kills(st->cgroup);
+
+		if (ooms > 0)
+			json_object_set_new(ann, "run.skiff.oom_kills",
+					    json_sprintf("%" PRIu64, ooms));
+	}
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:s, s:I}", "ociVersion",
 		      SKIFF_OCI_VERSION, "id", id, "status", container_status_name(status),
 		      "pid", (json_int_t)(status == CONTAINER_STOPPED ? 0 : st->pid),
@@ -529,17 +562,34 @@ int container_state_json(const struct runtime_ctx *ctx, const char *id,
 int container_list(const struct runtime_ctx *ctx, struct container_info **out,
 		   size_t *n, struct skiff_error **err)
 {
-	_cleanup_close_ int rootfd = state_root_open(ctx, err);
+	_cleanup_close_ int rootfd = state_root_open(ctx, false, err);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct container_info *v = NULL;
 	size_t count = 0;
 	struct dirent *de;
 
+	if (rootfd < 0 && (*err)->errnum == ENOENT) {
+		skiff_error_freep(err);   /* no state root yet: no containers */
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
 	if (rootfd < 0)
 		return -1;
-	d = fdopendir(dup(rootfd));
-	if (d == NULL)
-		return skiff_error_set(err, errno, "state.root", "cannot list %s", ctx->state_root);
+	{
+		/* dup() would drop close-on-exec; F_DUPFD_CLOEXEC keeps it. */
+		int copy = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+
+		d = copy >= 0 ? fdopendir(copy) : NULL;
+		if (d == NULL) {
+			int e = errno;
+
+			if (copy >= 0)
+				close(copy);
+			return skiff_error_set(err, e, "state.root", "cannot list %s",
+					       ctx->state_root);
+		}
+	}
 	while ((de = readdir(d)) != NULL) {
 		_cleanup_state_ struct container_state *st = NULL;
 		_cleanup_error_ struct skiff_error *ignored = NULL;

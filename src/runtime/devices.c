@@ -78,6 +78,7 @@ static int make_node(int rootfd, const struct spec_device *d, struct skiff_error
 
 static int bind_node(int rootfd, const struct spec_device *d, struct skiff_error **err)
 {
+	_cleanup_error_ struct skiff_error *missing = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat host, st;
 	char target[32];
@@ -90,7 +91,18 @@ static int bind_node(int rootfd, const struct spec_device *d, struct skiff_error
 	if (!S_ISCHR(host.st_mode) && !S_ISBLK(host.st_mode))
 		return skiff_error_set(err, ENODEV, "rootfs.device",
 				       "the host's %s is not a device", d->path);
-	fd = sys_open_in_root(rootfd, d->path, SYS_CREATE_FILE, 0644, err);
+	/* The node's own path, never where a symlink there leads: a /dev/null
+	 * link would put the device over another file (CVE-2025-31133). */
+	fd = sys_open_in_root_nofollow(rootfd, d->path, &missing);
+	if (fd < 0 && missing->errnum == ENOENT) {
+		fd = sys_open_in_root(rootfd, d->path, SYS_CREATE_FILE, 0644, err);
+		if (fd < 0)
+			return skiff_error_prefix(err, "device %s: ", d->path);
+		close(fd);
+		fd = sys_open_in_root_nofollow(rootfd, d->path, err);
+	} else if (fd < 0) {
+		*err = steal_pointer(&missing);
+	}
 	if (fd < 0)
 		return skiff_error_prefix(err, "device %s: ", d->path);
 	if (fstat(fd, &st) < 0)
@@ -154,13 +166,13 @@ int devices_setup(const struct init_config *c, int rootfd, struct skiff_error **
 		    errno != EEXIST)
 			return skiff_error_set(err, errno, "rootfs.device",
 					       "cannot create /dev/%s", dev_links[i].name);
-	/* /dev/ptmx must be the devpts instance of the container. */
+	/* /dev/ptmx must be the devpts instance of the container: whatever
+	 * the rootfs has there, a link elsewhere included, is replaced. */
 	if (has_mount(c->spec, "/dev/pts")) {
-		struct stat st;
-
-		if (fstatat(dev, "ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
-			unlinkat(dev, "ptmx", 0);
-		if (symlinkat("pts/ptmx", dev, "ptmx") < 0 && errno != EEXIST)
+		if (unlinkat(dev, "ptmx", 0) < 0 && errno != ENOENT)
+			return skiff_error_set(err, errno, "rootfs.device",
+					       "cannot replace /dev/ptmx of the rootfs");
+		if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
 			return skiff_error_set(err, errno, "rootfs.device",
 					       "cannot create /dev/ptmx");
 	}

@@ -4,6 +4,9 @@
  *   runtime ──fork──> stage 1 ──fork──> stage 2 (the init; pid 1 of a new
  *                                       pid namespace)
  *
+ * When the container has a cgroup, the runtime moves stage 1 into it first
+ * and stage 1 waits for word of that, so that the cgroup namespace created
+ * below, and every process after, is the container cgroup's.
  * Stage 1 enters the namespaces: it creates the user namespace first (the
  * runtime, still outside, writes its id maps), joins those given by path,
  * and unshares the rest.  A new pid namespace only applies to children, so
@@ -25,9 +28,10 @@
 #include <unistd.h>
 
 #include "runtime-internal.h"
+#include "runtime/cgroup-internal.h"
 
 enum sync_type { SYNC_USERNS_READY = 1, SYNC_MAPS_DONE, SYNC_INIT_PID,
-		 SYNC_READY, SYNC_GO, SYNC_ERROR };
+		 SYNC_READY, SYNC_GO, SYNC_ERROR, SYNC_CGROUP_PLACED };
 
 struct sync_msg {
 	int type;
@@ -139,13 +143,12 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 		char v[16];
 
 		snprintf(v, sizeof(v), "%d", s->process->oom_score_adj);
-		if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", v, NULL) < 0)
+		if (sys_write_procfs("self/oom_score_adj", v) < 0)
 			return skiff_error_set(err, errno, "container.oom_score_adj",
 					       "cannot set process.oomScoreAdj to %s", v);
 	}
-	if (chdir(s->process->cwd) < 0)
-		return skiff_error_set(err, errno, "container.cwd",
-				       "cannot change to process.cwd %s", s->process->cwd);
+	if (process_enter_cwd(s->process, err) < 0)
+		return -1;
 	return process_find_executable(s->process, exe, err);
 }
 
@@ -153,6 +156,7 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 {
 	const struct spec_process *p = c->spec->process;
 	_cleanup_error_ struct skiff_error *err = NULL;
+	_cleanup_strv_ char **env = NULL;
 	char path[32];
 
 	if (c->fifo_fd >= 0) {
@@ -168,18 +172,39 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 		close(fd);
 		close(c->fifo_fd);
 	}
-	if (process_apply_user(p, &err) < 0)
+	/* Only stdio and the fds passed on (LISTEN_FDS, --preserve-fds) reach
+	 * the process (CVE-2024-21626).  Marked close-on-exec rather than
+	 * closed, so that what runs before execve can still use its fds. */
+	if (sys_cloexec_from(3 + c->opts->listen_fds + c->opts->preserve_fds) < 0) {
+		skiff_error_set(&err, errno, "container.fds", "cannot close inherited fds");
+		goto fail;
+	}
+	env = process_env(p, c->opts->listen_fds);
+	/* seccomp, without no_new_privileges: loading a filter then needs
+	 * CAP_SYS_ADMIN, which the capability drop and the uid switch below
+	 * take away, so it is loaded now, before them (as runc does); the
+	 * profile then also filters those last steps (capset, prctl,
+	 * setgroups, setresuid, execve). */
+	if (c->seccomp != NULL && !p->no_new_privileges &&
+	    seccomp_filter_install(c->seccomp, &err) < 0)
+		goto fail;
+	if (capabilities_before_user_switch(&c->caps, &err) < 0 ||
+	    process_apply_user(p, &err) < 0 ||
+	    capabilities_apply(&c->caps, &err) < 0)
 		goto fail;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		skiff_error_set(&err, errno, "container.no_new_privs",
 				"cannot set no_new_privileges");
 		goto fail;
 	}
-	if (sys_cloexec_from(3 + c->opts->preserve_fds) < 0) {
-		skiff_error_set(&err, errno, "container.fds", "cannot close inherited fds");
+	/* seccomp, with no_new_privileges: after the capabilities and the
+	 * uid switch, right before execve, so that the setup is not filtered
+	 * (the loading itself is allowed by no_new_privileges).  Without it,
+	 * the filter was loaded above, before the uid switch. */
+	if (c->seccomp != NULL && p->no_new_privileges &&
+	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
-	}
-	execve(exe, p->args, p->env);
+	execve(exe, p->args, env);
 	skiff_error_set(&err, errno, errno == ENOENT ? "exec.not_found" : "exec.not_executable",
 			"cannot execute %s", exe);
 fail:
@@ -198,6 +223,7 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 	char byte;
 	int r;
 
+	seccomp_filter_note_init_pid(c->seccomp);   /* before pivot_root hides our pid */
 	r = init_prepare(c, &exe, &err);
 	while (read(order_fd, &byte, 1) < 0 && errno == EINTR)
 		;
@@ -285,6 +311,16 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 	int unshare_flags = 0, order[2];
 	pid_t init;
 
+	/* Into the container's cgroup first, before any namespace: the
+	 * set-up and the init are charged to it and bound by its limits, and
+	 * a new cgroup namespace is rooted at it, so that the container's
+	 * cgroup2 mount (made by the init) shows its own cgroup. */
+	if (c->cgroup != NULL) {
+		struct sync_msg m;
+
+		if (sync_recv(sync_fd, SYNC_CGROUP_PLACED, &m, "the runtime", &err) < 0)
+			goto fail;
+	}
 	if (enter_user_namespace(s, sync_fd, &err) < 0)
 		goto fail;
 	for (size_t i = 0; s->linux_ != NULL && i < s->linux_->n_namespaces; i++) {
@@ -350,6 +386,9 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 		close(sv[0]);
 		if (c->lock_fd >= 0)
 			close(c->lock_fd);
+		/* The caller's fds other than those passed on are not the
+		 * container's business, during set-up either. */
+		sys_close_inherited_from(3 + c->opts->listen_fds + c->opts->preserve_fds);
 		/* Dies with the runtime while it sets up; stage 2 watches the
 		 * socket instead (its parent, stage 1, exits early). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -357,6 +396,12 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 	}
 	close(sv[1]);
 
+	if (c->cgroup != NULL) {
+		if (cgroup_enter(c->cgroup, child, err) < 0)
+			goto fail_stage1;
+		/* A stage 1 that died meanwhile shows in the next receive. */
+		(void)sync_send(parent_fd, SYNC_CGROUP_PLACED, 0);
+	}
 	if (user != NULL && user->path == NULL) {
 		_cleanup_free_ struct sys_id_map *uids = to_sys_maps(l->uid_mappings, l->n_uid_mappings);
 		_cleanup_free_ struct sys_id_map *gids = to_sys_maps(l->gid_mappings, l->n_gid_mappings);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The init's last steps: the executable, rlimits and the process user. */
+/* The init's last steps: the executable, rlimits, the process user, the
+ * working directory and the environment. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -107,5 +110,62 @@ int process_apply_user(const struct spec_process *p, struct skiff_error **err)
 				       "cannot set process.user.uid %u%s", u->uid,
 				       errno == EINVAL ? ": uid not mapped in the user namespace" : "");
 	umask(u->has_umask ? u->umask : 0022);
+	return 0;
+}
+
+/* LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES as systemd's socket activation
+ * defines them, for the fds passed on: the pid is the process's own (1 in
+ * a new pid namespace), as runc does. */
+static bool is_listen_var(const char *kv)
+{
+	static const char *const names[] = { "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(kv, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+char **process_env(const struct spec_process *p, int listen_fds)
+{
+	const char *names = getenv("LISTEN_FDNAMES");
+	char **env = xzalloc((p->n_env + 4) * sizeof(char *));
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_env; i++)
+		if (listen_fds == 0 || !is_listen_var(p->env[i]))
+			env[n++] = xstrdup(p->env[i]);
+	if (listen_fds > 0) {
+		env[n++] = xasprintf("LISTEN_FDS=%d", listen_fds);
+		env[n++] = xasprintf("LISTEN_PID=%d", (int)getpid());
+		if (names != NULL)
+			env[n++] = xasprintf("LISTEN_FDNAMES=%s", names);
+	}
+	return env;
+}
+
+int process_enter_cwd(const struct spec_process *p, struct skiff_error **err)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dir = -1;
+	char buf[PATH_MAX];
+
+	if (root < 0)
+		return skiff_error_set(err, errno, "container.cwd", "cannot open the container's root");
+	/* Resolved inside the root, never through a magic link such as
+	 * /proc/self/fd/N, then entered by fd: what is checked is what is
+	 * entered. */
+	dir = sys_open_in_root(root, p->cwd, SYS_NO_CREATE, 0, err);
+	if (dir < 0)
+		return skiff_error_prefix(err, "process.cwd: ");
+	if (fchdir(dir) < 0)
+		return skiff_error_set(err, errno, "container.cwd",
+				       "cannot change to process.cwd %s", p->cwd);
+	/* CVE-2024-21626: a cwd outside the root (reached through an fd of
+	 * the host) is "(unreachable)/..." to the kernel, an error to glibc. */
+	if (getcwd(buf, sizeof(buf)) == NULL || buf[0] != '/')
+		return skiff_error_set(err, EPERM, "container.cwd_outside",
+				       "process.cwd %s is outside the container: refusing to "
+				       "run there", p->cwd);
 	return 0;
 }

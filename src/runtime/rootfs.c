@@ -167,6 +167,69 @@ static int mount_fs(const struct init_config *c, const struct spec_mount *m,
 	return -1;
 }
 
+/* procfs, sysfs and devpts: what the kernel and the runtime trust as such
+ * afterwards (masked and read-only paths, sysctl writes, /dev/ptmx). */
+static unsigned long special_fs_magic(const struct spec_mount *m)
+{
+	if (m->type == NULL)
+		return 0;
+	if (strcmp(m->type, "proc") == 0)
+		return PROC_SUPER_MAGIC;
+	if (strcmp(m->type, "sysfs") == 0)
+		return SYSFS_MAGIC;
+	if (strcmp(m->type, "devpts") == 0)
+		return DEVPTS_SUPER_MAGIC;
+	return 0;
+}
+
+/* Their destinations must be real directories of the rootfs: not reached
+ * through a symlink (a /proc -> /tmp/x link is an attack on the runtime,
+ * CVE-2019-19921's class, not a configuration).  Checked before anything
+ * is created on the way, and again on what was created. */
+static int refuse_symlinked_destination(int rootfd, const struct spec_mount *m,
+					struct skiff_error **err)
+{
+	_cleanup_error_ struct skiff_error *e = NULL;
+	_cleanup_close_ int fd = sys_open_in_root_nofollow(rootfd, m->destination, &e);
+
+	if (fd >= 0 || e->errnum == ENOENT)
+		return 0;
+	*err = steal_pointer(&e);
+	return skiff_error_prefix(err, "mount destination of %s: ", m->type);
+}
+
+static int check_special_destination(int rootfd, const struct spec_mount *m,
+				     const struct stat *st, struct skiff_error **err)
+{
+	_cleanup_close_ int real = sys_open_in_root_nofollow(rootfd, m->destination, err);
+	struct stat rst;
+
+	if (real < 0)
+		return skiff_error_prefix(err, "mount destination of %s: ", m->type);
+	if (fstat(real, &rst) < 0 || rst.st_dev != st->st_dev || rst.st_ino != st->st_ino ||
+	    !S_ISDIR(st->st_mode))
+		return skiff_error_set(err, ENOTDIR, "rootfs.mount",
+				       "mount destination %s for %s is not a directory of the "
+				       "rootfs", m->destination, m->type);
+	return 0;
+}
+
+/* And after the mount the destination holds that filesystem. */
+static int check_special_mounted(int rootfd, const struct spec_mount *m,
+				 struct skiff_error **err)
+{
+	_cleanup_close_ int fd = sys_open_in_root_nofollow(rootfd, m->destination, err);
+	struct statfs sf;
+
+	if (fd < 0)
+		return skiff_error_prefix(err, "after mounting %s: ", m->type);
+	if (fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type != special_fs_magic(m))
+		return skiff_error_set(err, EXDEV, "rootfs.mount",
+				       "%s is not a %s mount after mounting it (mounts[])",
+				       m->destination, m->type);
+	return 0;
+}
+
 static int mount_one(const struct init_config *c, int rootfd,
 		     const struct spec_mount *m, struct skiff_error **err)
 {
@@ -190,18 +253,15 @@ static int mount_one(const struct init_config *c, int rootfd,
 		if (!S_ISDIR(st.st_mode))
 			create = SYS_CREATE_FILE;
 	}
+	if (special_fs_magic(m) != 0 && refuse_symlinked_destination(rootfd, m, err) < 0)
+		return -1;
 	fd = sys_open_in_root(rootfd, m->destination, create, create == SYS_CREATE_DIR ? 0755 : 0644, err);
 	if (fd < 0)
 		return skiff_error_prefix(err, "mount destination %s: ", m->destination);
 	if (fstat(fd, &st) < 0)
 		return skiff_error_set(err, errno, "rootfs.mount", "cannot stat %s", m->destination);
-	/* procfs and sysfs on anything but a directory is an attack on the
-	 * runtime (a symlinked /proc), not a configuration. */
-	if (m->type != NULL && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0) &&
-	    !S_ISDIR(st.st_mode))
-		return skiff_error_set(err, ENOTDIR, "rootfs.mount",
-				       "mount destination %s for %s is not a directory",
-				       m->destination, m->type);
+	if (special_fs_magic(m) != 0 && check_special_destination(rootfd, m, &st, err) < 0)
+		return -1;
 	sys_fd_path(fd, target);
 	if (bind) {
 		if (mount(source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
@@ -209,6 +269,8 @@ static int mount_one(const struct init_config *c, int rootfd,
 	} else if (mount_fs(c, m, fd, target) < 0) {
 		return mount_error(err, m, errno);
 	}
+	if (special_fs_magic(m) != 0 && check_special_mounted(rootfd, m, err) < 0)
+		return -1;
 
 	if ((bind && (m->flags & ~(MS_BIND | MS_REC | PROPAGATION_FLAGS)) != 0) ||
 	    m->propagation != 0 || m->rec_set != 0 || m->rec_clear != 0) {
@@ -299,22 +361,105 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 	return rootfs_finish(c, err);
 }
 
-static int mask_path(int rootfd, const char *path, struct skiff_error **err)
+/* After pivot_root, /proc is the container's own: a path such as
+ * /proc/self/fd/N would be resolved by the container's rules.  These mounts
+ * go from fd to fd with the new mount API instead. */
+static int move_mount_onto(int tree, int dst)
+{
+	return (int)syscall(SYS_move_mount, tree, "", dst, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int mount_tmpfs_ro_onto(int dst)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	_cleanup_close_ int mnt = -1;
+
+	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			   MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return -1;
+	return move_mount_onto(mnt, dst);
+}
+
+static int bind_fd_onto(int src, int dst, bool ro)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, src, "",
+						OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						AT_EMPTY_PATH | (ro ? AT_RECURSIVE : 0));
+
+	if (tree < 0)
+		return -1;
+	if (ro && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			  &attr, sizeof(attr)) < 0)
+		return -1;
+	return move_mount_onto(tree, dst);
+}
+
+/* Whether the last mount at dest (the one visible) is of that type. */
+static bool spec_mounts_type_at(const struct spec *s, const char *dest, const char *type)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (strcmp(s->mounts[i].destination, dest) == 0)
+			found = s->mounts[i].type != NULL && strcmp(s->mounts[i].type, type) == 0;
+	return found;
+}
+
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* A masked or read-only path under the container's /proc or /sys must be
+ * on that procfs or sysfs: otherwise something in the rootfs or a mount
+ * took its place, and covering that would leave the real one open. */
+static int check_fs_of(const struct spec *s, int fd, const char *path, const char *what,
+		       const char *id, struct skiff_error **err)
+{
+	unsigned long want = 0;
+	struct statfs sf;
+
+	if (path_under(path, "/proc") && spec_mounts_type_at(s, "/proc", "proc"))
+		want = PROC_SUPER_MAGIC;
+	else if (path_under(path, "/sys") && spec_mounts_type_at(s, "/sys", "sysfs"))
+		want = SYSFS_MAGIC;
+	if (want == 0)
+		return 0;
+	if (fstatfs(fd, &sf) < 0)
+		return skiff_error_set(err, errno, id, "cannot stat %s (%s)", path, what);
+	if ((unsigned long)sf.f_type != want)
+		return skiff_error_set(err, EXDEV, id,
+				       "%s (%s) is not on the container's %s: something in "
+				       "the rootfs or mounts[] is in its place", path, what,
+				       want == PROC_SUPER_MAGIC ? "procfs" : "sysfs");
+	return 0;
+}
+
+static int mask_path(const struct spec *s, int rootfd, const char *path,
+		     struct skiff_error **err)
 {
 	_cleanup_error_ struct skiff_error *ignored = NULL;
 	_cleanup_close_ int fd = sys_open_in_root(rootfd, path, SYS_NO_CREATE, 0, &ignored);
 	_cleanup_close_ int null = -1;
 	struct stat st, nst;
-	char target[32], source[32];
 
 	if (fd < 0)
 		return 0;       /* nothing there to hide */
 	if (fstat(fd, &st) < 0)
 		return skiff_error_set(err, errno, "rootfs.mask", "cannot stat %s", path);
-	sys_fd_path(fd, target);
+	if (check_fs_of(s, fd, path, "linux.maskedPaths", "rootfs.mask", err) < 0)
+		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) < 0)
+		if (mount_tmpfs_ro_onto(fd) < 0)
 			return skiff_error_set(err, errno, "rootfs.mask",
 					       "cannot mask %s (linux.maskedPaths)", path);
 		return 0;
@@ -322,37 +467,42 @@ static int mask_path(int rootfd, const char *path, struct skiff_error **err)
 	/* /dev/null of the container must really be the null device, or a
 	 * symlink there would bind a host file over the path
 	 * (CVE-2025-31133). */
-	null = sys_open_in_root(rootfd, "/dev/null", SYS_NO_CREATE, 0, err);
+	null = sys_open_in_root_nofollow(rootfd, "/dev/null", err);
 	if (null < 0)
 		return skiff_error_prefix(err, "masking %s: ", path);
 	if (fstat(null, &nst) < 0 || !S_ISCHR(nst.st_mode) || nst.st_rdev != makedev(1, 3))
 		return skiff_error_set(err, EPERM, "rootfs.mask",
 				       "cannot mask %s: /dev/null in the container is not the "
 				       "null device", path);
-	if (mount(sys_fd_path(null, source), target, NULL, MS_BIND, NULL) < 0)
+	if (bind_fd_onto(null, fd, false) < 0)
 		return skiff_error_set(err, errno, "rootfs.mask",
 				       "cannot mask %s (linux.maskedPaths)", path);
 	return 0;
 }
 
-static int readonly_path(int rootfd, const char *path, struct skiff_error **err)
+static int readonly_path(const struct spec *s, int rootfd, const char *path,
+			 struct skiff_error **err)
 {
 	_cleanup_error_ struct skiff_error *ignored = NULL;
 	_cleanup_close_ int fd = sys_open_in_root(rootfd, path, SYS_NO_CREATE, 0, &ignored);
 	_cleanup_close_ int top = -1;
-	char target[32];
+	struct statvfs sv;
 
 	if (fd < 0)
 		return 0;
-	if (mount(sys_fd_path(fd, target), target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (check_fs_of(s, fd, path, "linux.readonlyPaths", "rootfs.readonly", err) < 0)
+		return -1;
+	if (bind_fd_onto(fd, fd, true) < 0)
 		return skiff_error_set(err, errno, "rootfs.readonly",
-				       "cannot bind %s (linux.readonlyPaths)", path);
+				       "cannot make %s read-only (linux.readonlyPaths)", path);
+	/* What the path now resolves to is the read-only mount. */
 	top = reopen_in_root(rootfd, path, err);
 	if (top < 0)
 		return -1;
-	if (remount_bind(sys_fd_path(top, target), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
-		return skiff_error_set(err, errno, "rootfs.readonly",
-				       "cannot make %s read-only (linux.readonlyPaths)", path);
+	if (fstatvfs(top, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return skiff_error_set(err, EROFS, "rootfs.readonly",
+				       "%s is still writable after its read-only bind mount "
+				       "(linux.readonlyPaths)", path);
 	return 0;
 }
 
@@ -363,7 +513,8 @@ static int write_sysctl(const struct spec_kv *kv, struct skiff_error **err)
 	for (char *p = path + strlen("/proc/sys/"); *p; p++)
 		if (*p == '.')
 			*p = '/';
-	if (write_file_at(AT_FDCWD, path, kv->value, NULL) < 0)
+	/* Only onto the container's procfs, never a file planted there. */
+	if (sys_write_procfs(path + strlen("/proc/"), kv->value) < 0)
 		return skiff_error_set(err, errno, "rootfs.sysctl",
 				       "cannot set linux.sysctl %s to \"%s\"", kv->key, kv->value);
 	return 0;
@@ -376,14 +527,15 @@ int rootfs_finish(const struct init_config *c, struct skiff_error **err)
 
 	if (rootfd < 0)
 		return skiff_error_set(err, errno, "rootfs.open", "cannot open the new root");
-	for (size_t i = 0; l != NULL && i < l->n_masked_paths; i++)
-		if (mask_path(rootfd, l->masked_paths[i], err) < 0)
-			return -1;
-	for (size_t i = 0; l != NULL && i < l->n_readonly_paths; i++)
-		if (readonly_path(rootfd, l->readonly_paths[i], err) < 0)
-			return -1;
+	/* sysctl first: /proc/sys is usually one of the read-only paths. */
 	for (size_t i = 0; l != NULL && i < l->n_sysctl; i++)
 		if (write_sysctl(&l->sysctl[i], err) < 0)
+			return -1;
+	for (size_t i = 0; l != NULL && i < l->n_masked_paths; i++)
+		if (mask_path(c->spec, rootfd, l->masked_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; l != NULL && i < l->n_readonly_paths; i++)
+		if (readonly_path(c->spec, rootfd, l->readonly_paths[i], err) < 0)
 			return -1;
 	if (c->spec->root.readonly && remount_bind("/", MS_RDONLY) < 0)
 		return skiff_error_set(err, errno, "rootfs.readonly",

@@ -21,6 +21,8 @@ struct container_state {
 	char *created;           /* RFC 3339 */
 	uid_t owner;
 	bool own_pidns;          /* the container has its own pid namespace */
+	char *cgroup;            /* its cgroup v2 directory, or NULL (none) */
+	char *cgroup_leaf;       /* the leaf skiff moved into to make it, or NULL */
 	struct spec_kv *annotations;
 	size_t n_annotations;
 };
@@ -32,8 +34,9 @@ static inline void container_state_freep(struct container_state **s)
 }
 #define _cleanup_state_ __attribute__((cleanup(container_state_freep)))
 
-/* Opens (creating when missing) the state root directory. */
-int state_root_open(const struct runtime_ctx *ctx, struct skiff_error **err);
+/* Opens the state root directory, creating it when create is set;
+ * "container.not_found" when it does not exist. */
+int state_root_open(const struct runtime_ctx *ctx, bool create, struct skiff_error **err);
 /* Creates the state dir of a new container; "container.exists" when taken. */
 int state_dir_create(int rootfd, const char *id, struct skiff_error **err);
 /* Opens and locks (flock, exclusive) the state dir of an existing container;
@@ -47,7 +50,76 @@ enum container_status state_status(int dirfd, const struct container_state *s);
 int state_remove(int rootfd, const char *id, struct skiff_error **err);
 char *rfc3339_now(void);
 
+/* ---- capabilities.c: process.capabilities -------------------------------- */
+
+struct cap_sets {                /* bit N: capability N */
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+	int last_cap;            /* the running kernel's cap_last_cap */
+};
+
+/* "CAP_CHOWN" -> 0: the whole name, in capitals, known to libcap; else -1. */
+int capability_from_name(const char *name);
+/* /proc/sys/kernel/cap_last_cap, or probed with PR_CAPBSET_READ. */
+int capabilities_last_cap(void);
+/* process.capabilities -> bit sets for a process running as uid.  NULL
+ * gives empty sets (runc and crun do the same).  Names above last_cap are
+ * dropped with a debug note; ambient capabilities that are not permitted
+ * and inheritable are dropped (the kernel cannot raise them); an effective
+ * one that is not permitted is "spec.invalid". */
+int capabilities_resolve(const struct spec_caps *caps, uid_t uid, int last_cap,
+			 struct cap_sets *out, struct skiff_error **err);
+/* In the init, still root: drops the bounding set, sets keep-caps. */
+int capabilities_before_user_switch(const struct cap_sets *s, struct skiff_error **err);
+/* In the init, after setresuid(): the final sets, then the ambient set. */
+int capabilities_apply(const struct cap_sets *s, struct skiff_error **err);
+
+/* ---- seccomp.c: linux.seccomp ---------------------------------------------- */
+
+struct sock_filter;
+#define SECCOMP_BPF_MAX_INSNS 4096   /* the kernel's limit (BPF_MAXINSNS) */
+/* A profile compiled to BPF (or read from the cache) by the runtime before
+ * it forks, with its load flags and, for SCMP_ACT_NOTIFY, the connected
+ * socket of the agent: the init only loads it. */
+struct seccomp_filter;
+
+/* *out is NULL when the spec has no linux.seccomp.  Errors: "spec.invalid"
+ * (JSON path), "seccomp.rule", "seccomp.compile", "seccomp.notify". */
+int seccomp_filter_prepare(const struct spec *s, const char *id, const char *bundle,
+			   struct seccomp_filter **out, struct skiff_error **err);
+void seccomp_filter_free(struct seccomp_filter *f);
+static inline void seccomp_filter_freep(struct seccomp_filter **f)
+{
+	seccomp_filter_free(*f);
+}
+#define _cleanup_seccomp_filter_ __attribute__((cleanup(seccomp_filter_freep)))
+/* In the init, while /proc is still the runtime's: the pid reported to a
+ * SCMP_ACT_NOTIFY agent.  No-op without one. */
+void seccomp_filter_note_init_pid(struct seccomp_filter *f);
+/* In the init: seccomp(SECCOMP_SET_MODE_FILTER), then hands the notify fd
+ * to the agent.  "seccomp.load", "seccomp.notify". */
+int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err);
+
+/* The steps, exposed for the unit tests.  Actions, ops and architectures
+ * by their OCI names; ctx is a libseccomp scmp_filter_ctx. */
+int seccomp_action_value(const char *name, bool has_errno_ret, uint32_t errno_ret,
+			 uint32_t *out);
+int seccomp_op_value(const char *name);          /* enum scmp_compare, or -1 */
+uint32_t seccomp_arch_value(const char *name);   /* SCMP_ARCH_*, 0 if unknown */
+bool seccomp_arch_runs_here(uint32_t arch, uint32_t native);
+unsigned int seccomp_load_flags(const struct spec_seccomp *sc);
+int seccomp_build(const struct spec_seccomp *sc, void **ctx, struct skiff_error **err);
+int seccomp_compile(const struct spec_seccomp *sc, struct sock_filter **insns,
+		    size_t *n, struct skiff_error **err);
+/* seccomp_cache.c */
+char *seccomp_cache_key(const struct spec_seccomp *sc);   /* sha256, hex */
+int seccomp_cache_open(void);   /* the cache directory's fd, or -1: no cache */
+int seccomp_cache_read(int dirfd, const char *key, struct sock_filter **insns, size_t *n);
+void seccomp_cache_write(int dirfd, const char *key, const struct sock_filter *insns,
+			 size_t n);
+
 /* ---- namespaces.c: spawning the container's init ------------------------ */
+
+struct cgroup;                   /* cgroup-internal.h */
 
 struct init_config {
 	const struct runtime_ctx *ctx;
@@ -58,6 +130,11 @@ struct init_config {
 	int lock_fd;                 /* the state lock: closed in the children,
 					which must not hold it past create */
 	const struct create_opts *opts;
+	struct cap_sets caps;        /* process.capabilities, resolved */
+	struct seccomp_filter *seccomp; /* linux.seccomp, prepared before fork, or NULL */
+	/* The container's cgroup, or NULL: stage 1 waits until the runtime
+	 * has moved it there, before it enters any namespace. */
+	const struct cgroup *cgroup;
 };
 
 /* Forks the init (through a short-lived intermediate that enters the
@@ -85,6 +162,12 @@ int process_find_executable(const struct spec_process *p, char **out,
 			    struct skiff_error **err);
 int process_apply_rlimits(const struct spec_process *p, struct skiff_error **err);
 int process_apply_user(const struct spec_process *p, struct skiff_error **err);
+/* Enters process.cwd, resolved inside the current root, and checks that
+ * the kernel sees it inside ("container.cwd_outside" otherwise). */
+int process_enter_cwd(const struct spec_process *p, struct skiff_error **err);
+/* process.env, plus LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES when listen_fds
+ * fds are passed on (they replace any the spec has).  Caller frees. */
+char **process_env(const struct spec_process *p, int listen_fds);
 
 /* ---- container.c ---------------------------------------------------------- */
 

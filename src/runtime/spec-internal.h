@@ -394,5 +394,7 @@ int spec_parse_linux(struct spec_parser *p, json_t *root, struct spec *s);
 void spec_linux_free(struct spec_linux *l);
 int spec_parse_id_mappings(struct spec_parser *p, json_t *obj, const char *key,
 			   struct spec_id_mapping **out, size_t *n);
+/* lx.resources -> l->resources (also for `update --resources`). */
+int spec_parse_resources(struct spec_parser *p, json_t *lx, struct spec_linux *l);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/capability.h>
 #include <sys/resource.h>
 
+#include "runtime/runtime-internal.h"
 #include "runtime/spec-internal.h"
 
 #define CONFIG_MAX (16u << 20)
@@ -265,18 +266,10 @@ static int parse_rlimits(struct spec_parser *p, json_t *proc, struct spec_proces
 
 static int check_capabilities(struct spec_parser *p, const char *key, char **names)
 {
-	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
-		const char *n = names[i];
-		bool upper = strncmp(n, "CAP_", 4) == 0;
-		cap_value_t c;
-
-		/* cap_from_name() also takes "chown" and "cap_chown"; the spec
-		 * names are the kernel's, in capitals. */
-		for (const char *q = n; upper && *q; q++)
-			upper = isupper((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_';
-		if (!upper || cap_from_name(n, &c) < 0)
-			return sp_fail_elem(p, key, i, "unknown capability \"%s\"", n);
-	}
+	/* The whole name, in capitals ("CAP_CHOWN1" is not CAP_CHOWN). */
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+		if (capability_from_name(names[i]) < 0)
+			return sp_fail_elem(p, key, i, "unknown capability \"%s\"", names[i]);
 	return 0;
 }
 
@@ -542,6 +535,40 @@ int spec_parse(const char *json, size_t len, const char *origin,
 	if (rc < 0)
 		return -1;
 	*out = steal_pointer(&s);
+	return 0;
+}
+
+int spec_resources_parse(const char *json, size_t len, const char *origin,
+			 struct spec_resources **out, struct skiff_error **err)
+{
+	struct skiff_error *local = NULL;
+	struct spec_parser p = { .origin = origin ? origin : "resources",
+				 .err = err != NULL ? err : &local };
+	struct spec_linux l = { 0 };
+	json_error_t jerr;
+	json_t *root, *wrap = NULL;
+	int rc;
+
+	root = load_json(json, len, &jerr);
+	if (root == NULL) {
+		rc = skiff_error_set(p.err, 0, "spec.parse",
+				     "%s: malformed JSON at line %d, column %d: %s",
+				     p.origin, jerr.line, jerr.column, jerr.text);
+	} else if (!json_is_object(root)) {
+		rc = sp_fail_type(&p, NULL, root, "a LinuxResources JSON object");
+	} else {
+		/* The parser reads "resources" of a linux object. */
+		wrap = json_pack("{s:O}", "resources", root);
+		rc = spec_parse_resources(&p, wrap, &l);
+	}
+	json_decref(wrap);
+	json_decref(root);
+	skiff_error_free(local);
+	if (rc < 0) {
+		spec_resources_free(l.resources);
+		return -1;
+	}
+	*out = l.resources != NULL ? l.resources : xzalloc(sizeof(struct spec_resources));
 	return 0;
 }
 

@@ -444,7 +444,7 @@ static int parse_rdma(struct spec_parser *p, json_t *res, struct spec_resources 
 	return 0;
 }
 
-static int parse_resources(struct spec_parser *p, json_t *lx, struct spec_linux *l)
+int spec_parse_resources(struct spec_parser *p, json_t *lx, struct spec_linux *l)
 {
 	struct spec_resources *r;
 	json_t *o, *pids;
@@ -474,7 +474,7 @@ static int parse_resources(struct spec_parser *p, json_t *lx, struct spec_linux 
 	return 0;
 }
 
-static void resources_free(struct spec_resources *r)
+void spec_resources_free(struct spec_resources *r)
 {
 	if (r == NULL)
 		return;
@@ -752,7 +752,7 @@ static int parse_linux_fields(struct spec_parser *p, json_t *lx, struct spec *s)
 				   "to linux.namespaces)");
 	if (parse_devices(p, lx, l) < 0 ||
 	    sp_string(p, lx, "cgroupsPath", false, &l->cgroups_path) < 0 ||
-	    parse_resources(p, lx, l) < 0 ||
+	    spec_parse_resources(p, lx, l) < 0 ||
 	    sp_string(p, lx, "rootfsPropagation", false, &l->rootfs_propagation) < 0)
 		return -1;
 	if (l->rootfs_propagation != NULL && l->rootfs_propagation[0] != '\0' &&
@@ -804,7 +804,7 @@ void spec_linux_free(struct spec_linux *l)
 		free(l->devices[i].path);
 	free(l->devices);
 	free(l->cgroups_path);
-	resources_free(l->resources);
+	spec_resources_free(l->resources);
 	free(l->rootfs_propagation);
 	seccomp_free(l->seccomp);
 	strv_free(l->masked_paths);

@@ -14,12 +14,15 @@
 #include <jansson.h>
 
 #include "runtime-internal.h"
+#include "runtime/cgroup-internal.h"
 
 void container_state_free(struct container_state *s)
 {
 	free(s->id);
 	free(s->bundle);
 	free(s->created);
+	free(s->cgroup);
+	free(s->cgroup_leaf);
 	for (size_t i = 0; i < s->n_annotations; i++) {
 		free(s->annotations[i].key);
 		free(s->annotations[i].value);
@@ -73,44 +76,61 @@ static int mkdir_parents(const char *path, mode_t mode)
 	return 0;
 }
 
+static bool is_tmp_fallback(const char *path)
+{
+	return strncmp(path, "/tmp/skiff-", 11) == 0;
+}
+
 int runtime_state_root(const char *given, char **out, struct skiff_error **err)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	_cleanup_free_ char *path = NULL;
 
-	if (given != NULL && *given != '\0') {
+	if (given != NULL && *given != '\0')
 		path = xstrdup(given);
-	} else if (geteuid() == 0 && sys_in_initial_userns()) {
+	else if (geteuid() == 0 && sys_in_initial_userns())
 		path = xstrdup("/run/skiff");
-	} else if (xdg != NULL && *xdg == '/') {
+	else if (xdg != NULL && *xdg == '/')
 		path = xasprintf("%s/skiff", xdg);
-	} else {
-		/* su, ssh and batch jobs often have no XDG_RUNTIME_DIR. */
+	else    /* su, ssh and batch jobs often have no XDG_RUNTIME_DIR */
 		path = xasprintf("/tmp/skiff-%u", (unsigned)geteuid());
-		if (mkdir(path, 0700) == 0)
-			log_info("XDG_RUNTIME_DIR is not set: keeping container state in %s",
-				 path);
-		else if (errno != EEXIST)
-			return skiff_error_set(err, errno, "state.root", "cannot create %s", path);
-		if (check_private_dir(path, err) < 0)
-			return -1;
-		*out = steal_pointer(&path);
-		return 0;
-	}
-	if (mkdir_parents(path, 0700) < 0)
-		return skiff_error_set(err, errno, "state.root",
-				       "cannot create the state directory %s (--root)", path);
+	/* In a shared /tmp, never use a directory someone else planted. */
+	if ((given == NULL || *given == '\0') && is_tmp_fallback(path) &&
+	    access(path, F_OK) == 0 && check_private_dir(path, err) < 0)
+		return -1;
 	*out = steal_pointer(&path);
 	return 0;
 }
 
-int state_root_open(const struct runtime_ctx *ctx, struct skiff_error **err)
+/* Only the commands that make a container create the state root: a query
+ * by another user (root asking about a user's containers, as Slurm does)
+ * must not leave a directory the owner cannot write. */
+int state_root_open(const struct runtime_ctx *ctx, bool create, struct skiff_error **err)
 {
-	int fd = open(ctx->state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *path = ctx->state_root;
+	int fd;
 
+	if (create) {
+		if (is_tmp_fallback(path)) {
+			if (mkdir(path, 0700) == 0)
+				log_info("XDG_RUNTIME_DIR is not set: keeping container state in %s",
+					 path);
+			else if (errno != EEXIST)
+				return skiff_error_set(err, errno, "state.root", "cannot create %s", path);
+			if (check_private_dir(path, err) < 0)
+				return -1;
+		} else if (mkdir_parents(path, 0700) < 0) {
+			return skiff_error_set(err, errno, "state.root",
+					       "cannot create the state directory %s (--root)", path);
+		}
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return skiff_error_set(err, ENOENT, "container.not_found",
+				       "no container exists under %s (check --root)", path);
 	if (fd < 0)
 		return skiff_error_set(err, errno, "state.root",
-				       "cannot open the state directory %s", ctx->state_root);
+				       "cannot open the state directory %s", path);
 	return fd;
 }
 
@@ -193,6 +213,10 @@ int state_write(int dirfd, const struct container_state *s, struct skiff_error *
 	if (o == NULL)
 		return skiff_error_set(err, EINVAL, "state.write",
 				       "cannot encode the state of container \"%s\"", s->id);
+	if (s->cgroup != NULL)
+		json_object_set_new(o, "cgroup", json_string(s->cgroup));
+	if (s->cgroup_leaf != NULL)
+		json_object_set_new(o, "cgroup_leaf", json_string(s->cgroup_leaf));
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	r = write_file_atomic_at(dirfd, STATE_FILE, text, strlen(text), 0644, err);
@@ -235,6 +259,10 @@ int state_read(int dirfd, const char *id, struct container_state **out,
 	s->start_time = (uint64_t)start;
 	s->owner = (uid_t)owner;
 	s->own_pidns = own_pidns;
+	if (json_is_string(json_object_get(o, "cgroup")))
+		s->cgroup = xstrdup(json_string_value(json_object_get(o, "cgroup")));
+	if (json_is_string(json_object_get(o, "cgroup_leaf")))
+		s->cgroup_leaf = xstrdup(json_string_value(json_object_get(o, "cgroup_leaf")));
 	if (json_is_object(ann)) {
 		s->annotations = xzalloc(json_object_size(ann) * sizeof(struct spec_kv) + 1);
 		json_object_foreach(ann, key, v) {
@@ -269,6 +297,8 @@ enum container_status state_status(int dirfd, const struct container_state *s)
 	}
 	if (fstatat(dirfd, EXEC_FIFO, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return CONTAINER_CREATED;
+	if (s->cgroup != NULL && cgroup_is_frozen(s->cgroup))
+		return CONTAINER_PAUSED;
 	return CONTAINER_RUNNING;
 }
 

@@ -32,3 +32,24 @@ int sys_cloexec_from(int from)
 	}
 	return 0;
 }
+
+int sys_close_inherited_from(int from)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name), flags;
+
+		if (de->d_name[0] == '.' || fd < from || fd == dirfd(d))
+			continue;
+		flags = fcntl(fd, F_GETFD);
+		/* Every fd skiff opens is close-on-exec: one that is not was
+		 * inherited from the caller. */
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			close(fd);
+	}
+	return 0;
+}

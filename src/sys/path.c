@@ -25,7 +25,7 @@
 /* Without openat2 (Linux < 5.6, or valgrind): walk one component at a
  * time with O_NOFOLLOW, read each symlink from the fd that names it, restart
  * absolute targets at the root and never let ".." climb above it. */
-static int walk_in_root(int rootfd, const char *path, int flags)
+static int walk_in_root(int rootfd, const char *path, int flags, bool no_symlinks)
 {
 	_cleanup_free_ int *stack = NULL;
 	_cleanup_free_ char *rest = xstrdup(path);
@@ -66,6 +66,10 @@ static int walk_in_root(int rootfd, const char *path, int flags)
 			char *next;
 
 			close(fd);
+			if (no_symlinks) {
+				errno = ELOOP;
+				goto out;
+			}
 			if (n < 0)
 				goto out;
 			if (++links > MAX_SYMLINKS) {
@@ -104,12 +108,13 @@ out:
 	return result;
 }
 
-static int openat2_in_root(int rootfd, const char *path, int flags)
+static int openat2_in_root_how(int rootfd, const char *path, int flags, bool no_symlinks)
 {
 	static bool no_openat2;
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+			   (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
 	};
 	int fd;
 
@@ -119,7 +124,24 @@ static int openat2_in_root(int rootfd, const char *path, int flags)
 			return fd;
 		no_openat2 = true;
 	}
-	return walk_in_root(rootfd, path, flags);
+	return walk_in_root(rootfd, path, flags, no_symlinks);
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+	return openat2_in_root_how(rootfd, path, flags, false);
+}
+
+int sys_open_in_root_nofollow(int rootfd, const char *path, struct skiff_error **err)
+{
+	int fd = openat2_in_root_how(rootfd, path, O_PATH, true);
+
+	if (fd < 0)
+		return skiff_error_set(err, errno, "rootfs.resolve",
+				       errno == ELOOP ? "%s crosses a symlink inside the rootfs, where "
+							 "none is allowed: make it a real path"
+						      : "cannot resolve %s inside the rootfs", path);
+	return fd;
 }
 
 const char *sys_fd_path(int fd, char buf[static 32])

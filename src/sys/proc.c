@@ -5,6 +5,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -72,4 +76,45 @@ int sys_pidfd_wait_exit(int pidfd, int timeout_ms)
 		if (errno != EINTR)
 			return -1;
 	}
+}
+
+/* A write to /proc that can only land on the procfs it names: the file is
+ * resolved from the root of a procfs mount without crossing into another
+ * mount or following magic links, so a bind mount or symlink planted over
+ * /proc/sys/... or /proc/self/... cannot redirect it onto a host file
+ * (the CVE-2025-52881 class). */
+int sys_write_procfs(const char *path, const char *data)
+{
+	struct open_how how = {
+		.flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int procfd = -1, fd = -1;
+	struct statfs sf;
+	struct stat st;
+	size_t len = strlen(data);
+
+	procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return -1;
+	/* The root of a procfs mount, not a directory on another fs. */
+	if (fstatfs(procfd, &sf) < 0 || fstat(procfd, &st) < 0)
+		return -1;
+	if (sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1) {
+		errno = EXDEV;
+		return -1;
+	}
+	fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		fd = openat(procfd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)) {
+			errno = EXDEV;
+			return -1;
+		}
+	}
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data, len) != (ssize_t)len)
+		return -1;
+	return 0;
 }

@@ -80,8 +80,30 @@ static void log_to_file(enum skiff_log_level level, const char *msg)
 	}
 }
 
-static void log_message(enum skiff_log_level level, const char *msg)
+/* One message, one line: control characters in an input that a message
+ * quotes (an id with a newline) are shown escaped, so that a reader of
+ * stderr or of the JSON log sees "skiff: MESSAGE [ID]" whole. */
+static char *escape_controls(const char *msg)
 {
+	char *out = xmalloc(strlen(msg) * 4 + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += sprintf(o, "\\x%02x", *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void log_message(enum skiff_log_level level, const char *raw)
+{
+	_cleanup_free_ char *msg = escape_controls(raw);
 	int saved = errno;
 
 	if (level <= log_level) {

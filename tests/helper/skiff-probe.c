@@ -8,16 +8,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +44,12 @@ static int usage(void)
             "  exit N              exit with status N\n"
             "  kill-self SIG       send SIG (number or name) to itself\n"
             "  sleep SECONDS       sleep\n"
-            "  syscall NR          raw syscall NR without arguments: result and errno name\n",
+            "  syscall NR [ARG..]  raw syscall NR with up to 6 integer arguments (0 for the\n"
+            "                      others): result and errno name\n"
+            "  seccomp-agent SOCKET VALUE\n"
+            "                      (on the host) a SCMP_ACT_NOTIFY agent: listen on the unix\n"
+            "                      SOCKET, print the state JSON the runtime sends with the\n"
+            "                      notify fd, answer every notification with VALUE\n",
             prog);
     return 2;
 }
@@ -61,7 +71,7 @@ static const char *errno_name(int e)
         E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE),
         E(ERANGE), E(EDEADLK), E(ENAMETOOLONG), E(ENOSYS), E(ENOTEMPTY),
         E(ELOOP), E(EOVERFLOW), E(EOPNOTSUPP), E(EDQUOT), E(ESTALE),
-        E(ECONNREFUSED), E(ENETUNREACH), E(EADDRNOTAVAIL),
+        E(ECONNREFUSED), E(ENETUNREACH), E(EADDRNOTAVAIL), E(EAFNOSUPPORT),
 #undef E
     };
     static char buf[32];
@@ -312,6 +322,51 @@ static int cmd_kill_self(const char *arg)
     return 1;
 }
 
+/* A SCMP_ACT_NOTIFY agent, as runc's protocol has it: one connection
+ * brings the state JSON and, as SCM_RIGHTS, the notify fd; each syscall
+ * the filter sends here returns VALUE without running. */
+static int cmd_seccomp_agent(const char *path, const char *value)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    long val;
+    if (parse_long(value, 0, INT_MAX, &val) < 0 || strlen(path) >= sizeof addr.sun_path)
+        return fail("bad agent arguments", path);
+    strcpy(addr.sun_path, path);
+    int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(ls, 1) < 0) {
+        perror("agent: listen");
+        return 1;
+    }
+    int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    char buf[65536], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { buf, sizeof buf - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                          .msg_controllen = sizeof cbuf };
+    ssize_t n = c < 0 ? -1 : recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+        perror("agent: no fd received");
+        return 1;
+    }
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    buf[n] = '\0';
+    printf("%s\n", buf);
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, -1) < 0 || (p.revents & (POLLHUP | POLLERR)) != 0)
+            return 0; /* every process of the filter is gone */
+        memset(&req, 0, sizeof req);
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+            continue; /* the caller died meanwhile */
+        resp = (struct seccomp_notif_resp){ .id = req.id, .val = val };
+        printf("notified %d\n", req.data.nr);
+        ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -322,6 +377,10 @@ int main(int argc, char **argv)
     int wants = 0;
     for (size_t i = 0; i < sizeof with_arg / sizeof with_arg[0]; i++)
         wants |= strcmp(cmd, with_arg[i]) == 0;
+    if (strcmp(cmd, "syscall") == 0 && argc > 3 && argc <= 9)
+        wants = argc - 2; /* NR and up to six arguments */
+    if (strcmp(cmd, "seccomp-agent") == 0 && argc == 4)
+        return cmd_seccomp_agent(argv[2], argv[3]);
     if (argc != 2 + wants) {
         fprintf(stderr, "%s: '%s' takes %s\n", prog, cmd, wants ? "one argument" : "no argument");
         return usage();
@@ -384,8 +443,16 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "syscall") == 0) {
         if (parse_long(arg, 0, 4095, &n) < 0)
             return fail("bad syscall number", arg);
+        unsigned long a[6] = { 0 };
+        for (int i = 3; i < argc; i++) {
+            char *end;
+            errno = 0;
+            a[i - 3] = strtoul(argv[i], &end, 0);
+            if (errno != 0 || end == argv[i] || *end != '\0')
+                return fail("bad syscall argument", argv[i]);
+        }
         errno = 0;
-        long r = syscall(n);
+        long r = syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
         int e = errno;
         printf("%ld %s\n", r, r < 0 ? errno_name(e) : "ok");
         return r < 0 ? 1 : 0;

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* skiff — the image area: references and transports, the content-addressed
+ * store, pulling from local layouts and archives, unpacking layers safely.
+ * image/ uses sys/ and util/ only. */
+#ifndef SKIFF_IMAGE_H
+#define SKIFF_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <skiff/error.h>
+
+/* ---- references (image/reference.c) ------------------------------------- */
+
+/* A normalized reference, as Docker normalizes it: "alpine" is
+ * docker.io/library/alpine:latest.  tag is NULL only when a digest is
+ * given without a tag; digest is NULL unless given. */
+struct image_ref {
+	char *domain;            /* "docker.io", "localhost:5000", "[::1]:5000" */
+	char *path;              /* "library/alpine" */
+	char *tag;               /* "latest" */
+	char *digest;            /* "sha256:<64 hex>" */
+	bool short_name;         /* no domain was written */
+};
+
+/* Parses [domain[:port]/]path[:tag][@digest].  A bad reference fails with
+ * an id naming the part: image.reference.{empty,too_long,bad_domain,
+ * bad_port,bad_path,uppercase,bad_tag,bad_digest}. */
+int image_ref_parse(const char *s, struct image_ref *ref, struct skiff_error **err);
+void image_ref_clear(struct image_ref *ref);
+/* "domain/path" */
+char *image_ref_name(const struct image_ref *ref);
+/* "domain/path[:tag][@digest]" */
+char *image_ref_string(const struct image_ref *ref);
+
+/* A digest "ALGO:HEX"; only sha256 is accepted (64 lowercase hex). */
+int image_digest_parse(const char *s, const char *what, struct skiff_error **err);
+
+enum image_transport {
+	IMAGE_TRANSPORT_DOCKER,          /* docker://REF, or a bare REF */
+	IMAGE_TRANSPORT_OCI,             /* oci:DIR[:REF] */
+	IMAGE_TRANSPORT_OCI_ARCHIVE,     /* oci-archive:FILE[:REF] */
+	IMAGE_TRANSPORT_DOCKER_ARCHIVE,  /* docker-archive:FILE[:REF] */
+};
+
+struct image_source {
+	enum image_transport transport;
+	struct image_ref ref;    /* docker:// only */
+	char *path;              /* the DIR or FILE of a local source */
+	char *local_ref;         /* the REF after DIR/FILE, or NULL */
+};
+
+int image_source_parse(const char *s, struct image_source *src,
+		       struct skiff_error **err);
+void image_source_clear(struct image_source *src);
+const char *image_transport_name(enum image_transport t);
+
+/* ---- platforms (image/platform.c) ---------------------------------------- */
+
+struct image_platform {
+	char *os, *arch, *variant;       /* variant may be NULL */
+};
+
+/* "os/arch[/variant]", or NULL for this host. */
+int image_platform_parse(const char *s, struct image_platform *p,
+			 struct skiff_error **err);
+void image_platform_clear(struct image_platform *p);
+char *image_platform_string(const struct image_platform *p);
+
+/* ---- the store (image/store.c) ------------------------------------------- */
+
+struct image_store;
+
+/* Opens (creating it if needed) the store at dir, or the default one:
+ * $XDG_DATA_HOME/skiff (~/.local/share/skiff), /var/lib/skiff for root. */
+int image_store_open(const char *dir, struct image_store **out,
+		     struct skiff_error **err);
+void image_store_close(struct image_store *s);
+const char *image_store_path(const struct image_store *s);
+static inline void image_store_closep(struct image_store **s)
+{
+	if (*s != NULL)
+		image_store_close(*s);
+}
+#define _cleanup_store_ __attribute__((cleanup(image_store_closep)))
+
+/* ---- pulling (image/pull.c) ---------------------------------------------- */
+
+enum image_progress { IMAGE_PROGRESS_LINES, IMAGE_PROGRESS_QUIET,
+		      IMAGE_PROGRESS_JSON };
+
+struct image_pull_options {
+	const char *platform;            /* "os/arch[/variant]" or NULL */
+	enum image_progress progress;
+	FILE *progress_out;              /* stderr when NULL */
+};
+
+/* Pulls SOURCE into the store and tags it; *name gets the stored name
+ * (caller frees) when name is not NULL. */
+int image_pull(struct image_store *s, const char *source,
+	       const struct image_pull_options *o, char **name,
+	       struct skiff_error **err);
+
+/* ---- what the store holds (image/images.c) ------------------------------- */
+
+struct image_info {
+	char *name;              /* "docker.io/library/alpine:latest" */
+	char *manifest;          /* manifest digest */
+	char *config;            /* config digest: the image id */
+	char *platform;          /* "linux/amd64" */
+	char *created;           /* the config's "created", or NULL */
+	uint64_t size;           /* sum of the layers' compressed sizes */
+	size_t n_layers;
+};
+void image_info_free(struct image_info *v, size_t n);
+
+int image_list(struct image_store *s, struct image_info **out, size_t *n,
+	       struct skiff_error **err);
+/* IMAGE: a name (normalized, short names also tried under localhost/), or
+ * an image id (config digest, or a prefix of 12+ hex digits).  Returns a
+ * JSON text (caller frees): name, digests, platform, layers, config. */
+int image_inspect(struct image_store *s, const char *image, char **json,
+		  struct skiff_error **err);
+/* Removes the name IMAGE (every name of the id when IMAGE is an id); the
+ * content goes with the next prune.  *removed gets the names removed. */
+int image_remove(struct image_store *s, const char *image, char ***removed,
+		 struct skiff_error **err);
+
+struct image_prune_result {
+	size_t blobs, layers, tmp;       /* entries removed */
+};
+/* Removes every blob and layer no tag uses, and leftovers in tmp/. */
+int image_prune(struct image_store *s, struct image_prune_result *r,
+		struct skiff_error **err);
+
+/* Checks the store: every blob matches its digest, every tag's manifest,
+ * config and layers are present, no half-made entry is visible. */
+int image_store_verify(struct image_store *s, struct skiff_error **err);
+
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers shared inside image/. */
+#ifndef SKIFF_IMAGE_INTERNAL_H
+#define SKIFF_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include <skiff/image.h>
+#include <skiff/sys.h>
+#include <skiff/util.h>
+
+/* Bounds on JSON documents read from outside: containers/image refuses
+ * manifests over 4 MiB; configs are allowed more (long histories). */
+#define IMAGE_MANIFEST_MAX (4u << 20)
+#define IMAGE_CONFIG_MAX (16u << 20)
+
+static inline char *image_strndup(const char *s, size_t n)
+{
+	return xasprintf("%.*s", (int)n, s);
+}
+
+/* jansson's own json_decrefp (json_auto_t). */
+#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
+
+/* ---- digests (image/digest.c) ------------------------------------------- */
+
+struct digester;
+struct digester *digester_new(void);
+void digester_update(struct digester *d, const void *buf, size_t len);
+/* "sha256:HEX"; frees d. */
+char *digester_finish(struct digester *d);
+void digester_free(struct digester *d);
+char *digest_buffer(const void *buf, size_t len);
+/* Digest and size of everything left to read on fd. */
+int digest_fd(int fd, char **digest, uint64_t *size, struct skiff_error **err);
+/* The hex part of "sha256:HEX". */
+static inline const char *digest_hex(const char *digest)
+{
+	return digest + 7;
+}
+
+/* ---- the store (image/store.c) ------------------------------------------ */
+
+/* How layers are written, fixed when the store is opened. */
+enum store_owners {
+	STORE_OWNERS_ROOT,       /* real root: owners and devices as in the layer */
+	STORE_OWNERS_RANGE,      /* a user namespace 0->uid, 1..N->subuid range */
+	STORE_OWNERS_SINGLE,     /* one id: every owner collapses to the user */
+};
+
+struct image_store {
+	char *path;
+	int dirfd;
+	int lockfd;                      /* the store lock: shared, or exclusive */
+	enum store_owners owners;
+	struct sys_id_map uid_map[2], gid_map[2];
+	size_t n_map;
+	bool notice_given;
+};
+
+/* Dirs of the store, relative to its dirfd. */
+#define STORE_BLOBS "blobs/sha256"
+#define STORE_LAYERS "layers/sha256"
+#define STORE_TAGS "tags"
+#define STORE_TMP "tmp"
+#define STORE_LOCKS "locks"
+
+int store_lock_exclusive(struct image_store *s, struct skiff_error **err);
+/* An exclusive lock on locks/NAME; returns the fd holding it. */
+int store_lock_entry(struct image_store *s, const char *name, struct skiff_error **err);
+
+bool store_has_blob(struct image_store *s, const char *digest);
+bool store_has_layer(struct image_store *s, const char *diff_id);
+/* Verifies data against digest and stores it as blobs/sha256/HEX. */
+int store_put_blob(struct image_store *s, const char *digest, const void *data,
+		   size_t len, struct skiff_error **err);
+int store_read_blob(struct image_store *s, const char *digest, size_t max,
+		    char **data, size_t *len, struct skiff_error **err);
+/* A unique new directory under tmp/ (name returned, caller frees). */
+char *store_tmp_name(const char *what);
+
+/* Tags: one file per name under tags/, holding {"name","manifest",...}. */
+int store_tag_set(struct image_store *s, const char *name, const char *manifest,
+		  const char *index, struct skiff_error **err);
+int store_tag_get(struct image_store *s, const char *name, char **manifest,
+		  char **index, struct skiff_error **err);
+int store_tag_remove(struct image_store *s, const char *name, struct skiff_error **err);
+/* Every tagged name (caller frees with strv_free). */
+char **store_tag_list(struct image_store *s);
+
+/* Runs fn in a child process with the store's owner mapping (inside a user
+ * namespace in the range mode), so that what it writes and removes has the
+ * right owners; its error comes back to the caller.  out/out_len: a small
+ * result the child may fill. */
+typedef int (*store_owner_fn)(struct image_store *s, void *arg, void *out,
+			      struct skiff_error **err);
+pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
+			size_t out_len, int *resultfd, struct skiff_error **err);
+int store_owner_finish(pid_t pid, int resultfd, void *out, size_t out_len,
+		       struct skiff_error **err);
+int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
+		       void *out, size_t out_len, struct skiff_error **err);
+/* remove_tree_at under the store's owner mapping. */
+/* Removes a tree below dirfd, making read-only directories writable. */
+int store_rm_rf_at(int dirfd, const char *name, struct skiff_error **err);
+int store_remove_tree(struct image_store *s, const char *path, struct skiff_error **err);
+
+/* ---- unpacking (image/unpack.c) ------------------------------------------ */
+
+struct layer_job {
+	/* in */
+	int fd;                          /* the blob, positioned at its start */
+	const char *digest;              /* expected digest of the blob, or NULL */
+	uint64_t size;                   /* expected size, or 0 when unknown */
+	const char *diff_id;             /* expected digest of the tar */
+	const char *what;                /* "layer sha256:…" for messages */
+};
+
+struct layer_result {
+	bool skipped;                    /* already in the store */
+	uint64_t read;                   /* bytes of the blob read */
+	unsigned devices_skipped, owners_collapsed, xattrs_skipped;
+};
+
+/* Unpacks one layer into layers/sha256/DIFF_HEX (runs as the owner). */
+int layer_unpack(struct image_store *s, void *job, void *result,
+		 struct skiff_error **err);
+
+/* ---- manifests (image/manifest.c) ---------------------------------------- */
+
+struct descriptor {
+	char *media_type, *digest;
+	uint64_t size;
+};
+
+struct manifest {
+	struct descriptor config;
+	struct descriptor *layers;
+	size_t n_layers;
+};
+
+struct image_config {
+	char *os, *arch, *variant, *created;
+	char **diff_ids;
+	size_t n_diff_ids;
+};
+
+enum manifest_kind { MANIFEST_IMAGE, MANIFEST_INDEX };
+
+/* Classifies a manifest document by its mediaType (or shape), refusing
+ * schema1 and non-image artifacts. */
+int manifest_kind(const char *data, size_t len, const char *what,
+		  enum manifest_kind *kind, struct skiff_error **err);
+int manifest_parse(const char *data, size_t len, const char *what,
+		   struct manifest *m, struct skiff_error **err);
+void manifest_clear(struct manifest *m);
+/* The descriptor of the manifest for platform p in an index. */
+int index_select(const char *data, size_t len, const char *what,
+		 const struct image_platform *p, struct descriptor *out,
+		 struct skiff_error **err);
+int config_parse(const char *data, size_t len, const char *what,
+		 struct image_config *c, struct skiff_error **err);
+void config_clear(struct image_config *c);
+void descriptor_clear(struct descriptor *d);
+bool platform_matches(const struct image_platform *want, const char *os,
+		      const char *arch, const char *variant);
+
+#endif

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The content-addressed store.
+ *
+ *   STORE/lock                  shared by every user of the store, exclusive
+ *                               for prune (which deletes what no tag uses)
+ *   STORE/blobs/sha256/HEX      manifests, indexes, configs (verified)
+ *   STORE/layers/sha256/HEX/    a layer by diff_id: diff/ (the tree in
+ *                               overlayfs format) and layer.json
+ *   STORE/tags/HEX              {"name", "manifest", "index"}; HEX is the
+ *                               sha256 of the name (names can be long)
+ *   STORE/tmp/                  work in progress, never read as content
+ *   STORE/locks/NAME            one lock per layer: one unpack per diff_id
+ *
+ * Everything is made under tmp/ and renamed into place after it has been
+ * verified, so a process killed at any moment leaves at most a leftover in
+ * tmp/: the next unpack of the same layer removes its own leftover under
+ * the layer's lock, and prune empties tmp/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "image/image-internal.h"
+
+static void prctl_pdeathsig(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static int mkdir_p(const char *path, mode_t mode, struct skiff_error **err)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (char *c = p + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char saved = *c;
+
+		*c = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return skiff_error_set(err, errno, "image.store.open",
+					       "cannot create the store directory %s: set --store "
+					       "to a writable directory", p);
+		*c = saved;
+		if (saved == '\0')
+			return 0;
+	}
+}
+
+static char *default_store_path(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+	if (geteuid() == 0 && sys_in_initial_userns())
+		return xstrdup("/var/lib/skiff");
+	if (xdg != NULL && xdg[0] == '/')
+		return xasprintf("%s/skiff", xdg);
+	if (home == NULL || home[0] != '/') {
+		struct passwd *pw = getpwuid(geteuid());
+
+		home = pw ? pw->pw_dir : "/";
+	}
+	return xasprintf("%s/.local/share/skiff", home);
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
+
+	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", d, prog);
+
+		if (access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first /etc/subuid (subgid) range of the user, by name or by id. */
+static bool sub_range(const char *file, const char *user, uint32_t id,
+		      uint32_t *start, uint32_t *count)
+{
+	_cleanup_free_ char *text = NULL;
+	char idstr[16];
+
+	snprintf(idstr, sizeof(idstr), "%u", id);
+	if (read_file_at(AT_FDCWD, file, 1 << 20, &text, NULL, NULL) < 0)
+		return false;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[256];
+		unsigned long a, b;
+
+		if (sscanf(line, "%255[^:]:%lu:%lu", name, &a, &b) != 3 || b == 0)
+			continue;
+		if ((user && strcmp(name, user) == 0) || strcmp(name, idstr) == 0) {
+			*start = (uint32_t)a;
+			*count = b > 65536 * 64 ? 65536 * 64 : (uint32_t)b;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Root writes owners as they are; a user with subordinate ranges and the
+ * uidmap helpers unpacks in a namespace mapped as containers will be;
+ * anyone else gets every owner collapsed to themselves. */
+static void choose_owners(struct image_store *s)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	uint32_t us, uc, gs, gc;
+
+	if (geteuid() == 0 && sys_in_initial_userns()) {
+		s->owners = STORE_OWNERS_ROOT;
+		return;
+	}
+	s->owners = STORE_OWNERS_SINGLE;
+	if (getenv("SKIFF_NO_SUBIDS") != NULL)     /* tests force the single mode */
+		return;
+	if (!sub_range("/etc/subuid", pw ? pw->pw_name : NULL, geteuid(), &us, &uc) ||
+	    !sub_range("/etc/subgid", pw ? pw->pw_name : NULL, geteuid(), &gs, &gc) ||
+	    !in_path("newuidmap") || !in_path("newgidmap"))
+		return;
+	s->owners = STORE_OWNERS_RANGE;
+	s->n_map = 2;
+	s->uid_map[0] = (struct sys_id_map){ 0, geteuid(), 1 };
+	s->uid_map[1] = (struct sys_id_map){ 1, us, uc };
+	s->gid_map[0] = (struct sys_id_map){ 0, getegid(), 1 };
+	s->gid_map[1] = (struct sys_id_map){ 1, gs, gc };
+}
+
+int image_store_open(const char *dir, struct image_store **out,
+		     struct skiff_error **err)
+{
+	static const char *const subdirs[] = { "blobs", STORE_BLOBS, "layers", STORE_LAYERS,
+					       STORE_TAGS, STORE_TMP, STORE_LOCKS };
+	_cleanup_free_ char *path = dir ? xstrdup(dir) : default_store_path();
+	struct image_store *s;
+
+	if (path[0] == '\0')
+		return skiff_error_set(err, 0, "image.store.open", "the --store path is empty");
+	if (mkdir_p(path, 0700, err) < 0)
+		return -1;
+	s = xzalloc(sizeof(*s));
+	s->lockfd = -1;
+	s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		skiff_error_set(err, errno, "image.store.open", "cannot open the store %s", path);
+		image_store_close(s);
+		return -1;
+	}
+	s->path = steal_pointer(&path);
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
+		if (mkdirat(s->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST) {
+			skiff_error_set(err, errno, "image.store.open",
+					"cannot create %s/%s: check the store's permissions",
+					s->path, subdirs[i]);
+			image_store_close(s);
+			return -1;
+		}
+	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lockfd < 0 || flock(s->lockfd, LOCK_SH) < 0) {
+		skiff_error_set(err, errno, "image.store.lock", "cannot lock the store %s", s->path);
+		image_store_close(s);
+		return -1;
+	}
+	choose_owners(s);
+	*out = s;
+	return 0;
+}
+
+void image_store_close(struct image_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->path);
+	free(s);
+}
+
+const char *image_store_path(const struct image_store *s)
+{
+	return s->path;
+}
+
+int store_lock_exclusive(struct image_store *s, struct skiff_error **err)
+{
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return skiff_error_set(err, errno, "image.store.lock", "cannot lock the store %s",
+				       s->path);
+	log_info("waiting for other skiff processes using the store %s", s->path);
+	while (flock(s->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return skiff_error_set(err, errno, "image.store.lock",
+					       "cannot lock the store %s", s->path);
+	return 0;
+}
+
+int store_lock_entry(struct image_store *s, const char *name, struct skiff_error **err)
+{
+	_cleanup_free_ char *path = xasprintf(STORE_LOCKS "/%s", name);
+	_cleanup_close_ int fd = openat(s->dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+					0600);
+
+	if (fd < 0)
+		return skiff_error_set(err, errno, "image.store.lock", "cannot open the lock %s/%s",
+				       s->path, path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return skiff_error_set(err, errno, "image.store.lock", "cannot lock %s/%s",
+					       s->path, path);
+	return steal_fd(&fd);
+}
+
+char *store_tmp_name(const char *what)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = now_ns();
+	return xasprintf(STORE_TMP "/%s-%d-%016llx", what, getpid(), (unsigned long long)r);
+}
+
+bool store_has_blob(struct image_store *s, const char *digest)
+{
+	_cleanup_free_ char *p = xasprintf(STORE_BLOBS "/%s", digest_hex(digest));
+
+	return faccessat(s->dirfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool store_has_layer(struct image_store *s, const char *diff_id)
+{
+	_cleanup_free_ char *p = xasprintf(STORE_LAYERS "/%s/layer.json", digest_hex(diff_id));
+
+	return faccessat(s->dirfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Writes data to tmp/ and renames it to final: never a partial final. */
+static int put_file(struct image_store *s, const char *final, const void *data, size_t len,
+		    struct skiff_error **err)
+{
+	_cleanup_free_ char *tmp = store_tmp_name("file");
+	_cleanup_close_ int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+					O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return skiff_error_set(err, errno, "image.store.write", "cannot create %s/%s",
+				       s->path, tmp);
+	if (write_all(fd, data, len) < 0 || renameat(s->dirfd, tmp, s->dirfd, final) < 0) {
+		int e = errno;
+
+		unlinkat(s->dirfd, tmp, 0);
+		return skiff_error_set(err, e, "image.store.write", "cannot write %s/%s",
+				       s->path, final);
+	}
+	return 0;
+}
+
+int store_put_blob(struct image_store *s, const char *digest, const void *data,
+		   size_t len, struct skiff_error **err)
+{
+	_cleanup_free_ char *actual = digest_buffer(data, len);
+	_cleanup_free_ char *final = xasprintf(STORE_BLOBS "/%s", digest_hex(digest));
+
+	if (strcmp(actual, digest) != 0)
+		return skiff_error_set(err, 0, "image.blob.digest_mismatch",
+				       "blob %s has the digest %s: it is corrupt", digest, actual);
+	if (store_has_blob(s, digest))
+		return 0;
+	return put_file(s, final, data, len, err);
+}
+
+int store_read_blob(struct image_store *s, const char *digest, size_t max,
+		    char **data, size_t *len, struct skiff_error **err)
+{
+	_cleanup_free_ char *p = xasprintf(STORE_BLOBS "/%s", digest_hex(digest));
+	_cleanup_free_ char *buf = NULL, *actual = NULL;
+	size_t n;
+
+	if (read_file_at(s->dirfd, p, max, &buf, &n, NULL) < 0)
+		return skiff_error_set(err, 0, "image.store.missing",
+				       "the store %s has no blob %s: pull the image again",
+				       s->path, digest);
+	actual = digest_buffer(buf, n);
+	if (strcmp(actual, digest) != 0)
+		return skiff_error_set(err, 0, "image.store.corrupt",
+				       "blob %s in the store %s is corrupt (digest %s): remove it "
+				       "and pull again", digest, s->path, actual);
+	*data = steal_pointer(&buf);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+/* ---- tags ------------------------------------------------------------------ */
+
+static char *tag_file(const char *name)
+{
+	_cleanup_free_ char *d = digest_buffer(name, strlen(name));
+
+	return xasprintf(STORE_TAGS "/%s", digest_hex(d));
+}
+
+int store_tag_set(struct image_store *s, const char *name, const char *manifest,
+		  const char *index, struct skiff_error **err)
+{
+	_cleanup_json_ json_t *j = json_pack("{s:s, s:s}", "name", name, "manifest", manifest);
+	_cleanup_free_ char *text = NULL, *file = tag_file(name);
+
+	if (index != NULL)
+		json_object_set_new(j, "index", json_string(index));
+	text = json_dumps(j, JSON_COMPACT);
+	return put_file(s, file, text, strlen(text), err);
+}
+
+static int tag_read(struct image_store *s, const char *file, char **name, char **manifest,
+		    char **index)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	const char *n = NULL, *m = NULL;
+
+	if (read_file_at(s->dirfd, file, 1 << 16, &text, NULL, NULL) < 0)
+		return -1;
+	j = json_loads(text, 0, NULL);
+	if (j == NULL || json_unpack(j, "{s:s, s:s}", "name", &n, "manifest", &m) < 0 ||
+	    image_digest_parse(m, "", NULL) < 0)
+		return -1;
+	if (name)
+		*name = xstrdup(n);
+	if (manifest)
+		*manifest = xstrdup(m);
+	if (index) {
+		json_t *ix = json_object_get(j, "index");
+
+		*index = json_is_string(ix) ? xstrdup(json_string_value(ix)) : NULL;
+	}
+	return 0;
+}
+
+int store_tag_get(struct image_store *s, const char *name, char **manifest,
+		  char **index, struct skiff_error **err)
+{
+	_cleanup_free_ char *file = tag_file(name), *got = NULL;
+
+	if (tag_read(s, file, &got, manifest, index) < 0 || strcmp(got, name) != 0) {
+		if (manifest && *manifest) {
+			free(*manifest);
+			*manifest = NULL;
+		}
+		return skiff_error_set(err, 0, "image.not_found",
+				       "no image \"%s\" in the store %s: see skiff images", name,
+				       s->path);
+	}
+	return 0;
+}
+
+int store_tag_remove(struct image_store *s, const char *name, struct skiff_error **err)
+{
+	_cleanup_free_ char *file = tag_file(name);
+
+	if (unlinkat(s->dirfd, file, 0) < 0 && errno != ENOENT)
+		return skiff_error_set(err, errno, "image.store.write", "cannot remove %s/%s",
+				       s->path, file);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **store_tag_list(struct image_store *s)
+{
+	int fd = openat(s->dirfd, STORE_TAGS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = xzalloc(sizeof(char *));
+	size_t n = 0;
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return v;
+	}
+	while ((de = readdir(d)) != NULL) {
+		_cleanup_free_ char *file = NULL;
+		char *name = NULL;
+
+		if (strlen(de->d_name) != 64)
+			continue;
+		file = xasprintf(STORE_TAGS "/%s", de->d_name);
+		if (tag_read(s, file, &name, NULL, NULL) < 0)
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(char *));
+		v[n++] = name;
+		v[n] = NULL;
+	}
+	/* Sorted, so that listings are stable. */
+	qsort(v, n, sizeof(char *), cmp_str);
+	return v;
+}
+
+/* ---- work as the owner of the layers ----------------------------------------- */
+
+/* The child's answer on resultfd: rc, the result bytes, then the error
+ * (errnum, id, message) when rc < 0. */
+static void send_result(int fd, int rc, const void *out, size_t out_len,
+			const struct skiff_error *e)
+{
+	uint32_t lens[3] = { 0, 0, 0 };
+	int errnum = e ? e->errnum : 0;
+
+	if (rc < 0 && e != NULL) {
+		lens[0] = (uint32_t)strlen(e->id);
+		lens[1] = (uint32_t)strlen(e->msg);
+	}
+	if (write_all(fd, &rc, sizeof(rc)) < 0 || write_all(fd, out, out_len) < 0 ||
+	    write_all(fd, &errnum, sizeof(errnum)) < 0 || write_all(fd, lens, sizeof(lens)) < 0)
+		return;
+	if (rc < 0 && e != NULL) {
+		write_all(fd, e->id, lens[0]);
+		write_all(fd, e->msg, lens[1]);
+	}
+}
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = read(fd, (char *)buf + done, len - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : (ssize_t)done;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
+			size_t out_len, int *resultfd, struct skiff_error **err)
+{
+	int result[2], sync_to_parent[2] = { -1, -1 }, sync_to_child[2] = { -1, -1 };
+	bool userns = s->owners == STORE_OWNERS_RANGE;
+	pid_t pid;
+	char c = 0;
+
+	if (pipe2(result, O_CLOEXEC) < 0 ||
+	    (userns && (pipe2(sync_to_parent, O_CLOEXEC) < 0 || pipe2(sync_to_child, O_CLOEXEC) < 0)))
+		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
+	pid = fork();
+	if (pid < 0)
+		return skiff_error_set(err, errno, "image.unpack.process", "cannot fork");
+	if (pid == 0) {
+		struct skiff_error *e = NULL;
+		void *out = xzalloc(out_len);
+		int rc = 0;
+
+		close(result[0]);
+		/* Die with the parent: a killed pull must not leave a worker. */
+		prctl_pdeathsig();
+		if (userns) {
+			close(sync_to_parent[0]);
+			close(sync_to_child[1]);
+			if (unshare(CLONE_NEWUSER) < 0) {
+				rc = skiff_error_set(&e, errno, "image.unpack.userns",
+						     "cannot create a user namespace to unpack layers with "
+						     "their owners: enable unprivileged user namespaces");
+			}
+			write_all(sync_to_parent[1], "u", 1);
+			if (rc == 0 && read_full(sync_to_child[0], &c, 1) != 1)
+				rc = skiff_error_set(&e, 0, "image.unpack.userns",
+						     "the id mapping of the unpack namespace failed");
+			if (rc == 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+				rc = skiff_error_set(&e, errno, "image.unpack.userns",
+						     "cannot become root in the unpack namespace");
+		}
+		umask(022);
+		if (rc == 0)
+			rc = fn(s, arg, out, &e);
+		send_result(result[1], rc, out, out_len, e);
+		free(out);
+		skiff_error_free(e);
+		_exit(0);
+	}
+	close(result[1]);
+	if (userns) {
+		int rc;
+
+		close(sync_to_parent[1]);
+		close(sync_to_child[0]);
+		rc = read_full(sync_to_parent[0], &c, 1) == 1 ? 0 : -1;
+		if (rc == 0)
+			rc = sys_write_id_maps(pid, s->uid_map, s->n_map, s->gid_map, s->n_map, err);
+		if (rc == 0)
+			write_all(sync_to_child[1], "g", 1);
+		close(sync_to_parent[0]);
+		close(sync_to_child[1]);
+		if (rc < 0) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			close(result[0]);
+			return -1;
+		}
+	}
+	*resultfd = result[0];
+	return pid;
+}
+
+int store_owner_finish(pid_t pid, int resultfd, void *out, size_t out_len,
+		       struct skiff_error **err)
+{
+	_cleanup_close_ int fd = resultfd;
+	_cleanup_free_ char *id = NULL, *msg = NULL;
+	uint32_t lens[3];
+	int rc = -1, errnum = 0, status = 0;
+	bool complete;
+
+	complete = read_full(fd, &rc, sizeof(rc)) == sizeof(rc) &&
+		   read_full(fd, out, out_len) == (ssize_t)out_len &&
+		   read_full(fd, &errnum, sizeof(errnum)) == sizeof(errnum) &&
+		   read_full(fd, lens, sizeof(lens)) == sizeof(lens);
+	if (complete && rc < 0 && lens[0] < 4096 && lens[1] < (1u << 20)) {
+		id = xzalloc(lens[0] + 1);
+		msg = xzalloc(lens[1] + 1);
+		complete = read_full(fd, id, lens[0]) == (ssize_t)lens[0] &&
+			   read_full(fd, msg, lens[1]) == (ssize_t)lens[1];
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			break;
+	if (!complete)
+		return skiff_error_set(err, 0, "image.unpack.process",
+				       "a worker process died (status 0x%x) before it finished", status);
+	if (rc < 0)
+		return skiff_error_set(err, errnum, id && *id ? id : "image.unpack", "%s",
+				       msg ? msg : "unknown error");
+	return 0;
+}
+
+int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
+		       void *out, size_t out_len, struct skiff_error **err)
+{
+	int fd = -1;
+	pid_t pid = store_owner_start(s, fn, arg, out_len, &fd, err);
+
+	if (pid < 0)
+		return -1;
+	return store_owner_finish(pid, fd, out, out_len, err);
+}
+
+/* remove_tree_at, but a directory left read-only (a layer's 0555 /usr in
+ * the single-id mode) is made writable first. */
+int store_rm_rf_at(int atfd, const char *name, struct skiff_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (unlinkat(atfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return skiff_error_set(err, errno, "image.store.remove", "cannot remove %s", name);
+	fd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(atfd, name, 0700, 0) == 0)
+		fd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return skiff_error_set(err, errno, "image.store.remove", "cannot open %s", name);
+	fchmod(fd, 0700);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return skiff_error_set(err, errno, "image.store.remove", "cannot list %s", name);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (store_rm_rf_at(dirfd(d), de->d_name, err) < 0)
+			return skiff_error_prefix(err, "%s/", name);
+	}
+	if (unlinkat(atfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return skiff_error_set(err, errno, "image.store.remove", "cannot remove %s", name);
+	return 0;
+}
+
+static int remove_as_owner(struct image_store *s, void *arg, void *out,
+			   struct skiff_error **err)
+{
+	(void)out;
+	return store_rm_rf_at(s->dirfd, arg, err);
+}
+
+int store_remove_tree(struct image_store *s, const char *path, struct skiff_error **err)
+{
+	if (s->owners != STORE_OWNERS_RANGE)
+		return store_rm_rf_at(s->dirfd, path, err);
+	return store_run_as_owner(s, remove_as_owner, (void *)path, NULL, 0, err);
+}

@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unpacking a layer into a directory in overlayfs format.
+ *
+ * The blob streams through two libarchive readers: the first only
+ * decompresses (gzip, zstd, or nothing) and sees the compressed bytes, which
+ * are digested; the second parses the tar from the first's output, which is
+ * digested too (the diff_id).  No compressed copy is written.
+ *
+ * A layer is hostile until proven otherwise.  We do not use
+ * archive_write_disk: every entry is created relative to the layer's
+ * directory fd, one component at a time with O_NOFOLLOW, so no symlink of an
+ * earlier entry can redirect a later one (the umoci CVE-2021-29136 family:
+ * "a/../..", "/etc", "link/x" with link -> /, a hardlink to /etc/shadow, a
+ * "." entry that is a symlink).  Metadata is applied through fds of what we
+ * created, or with AT_SYMLINK_NOFOLLOW, never through a path a later entry
+ * could have changed.  The work happens in tmp/ and is renamed into
+ * layers/ only after both digests match. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "image/image-internal.h"
+
+struct deferred_dir {
+	char *path;                      /* "" for the layer root */
+	mode_t mode;
+	struct timespec times[2];
+};
+
+struct unpack {
+	struct image_store *s;
+	struct layer_job *job;
+	struct layer_result *res;
+	struct skiff_error **err;
+	int rootfd;
+	struct archive *raw, *tar;
+	struct digester *cdig, *udig;
+	uint64_t csize, usize;
+	const char *entry;               /* the entry being unpacked, for errors */
+	char *cached_parent;             /* the parent path whose fd is cached */
+	int cached_fd;
+	struct deferred_dir *dirs;
+	size_t n_dirs;
+	const char *opaque_xattr;
+	char cbuf[128 * 1024];
+	char ubuf[128 * 1024];
+};
+
+static int layer_error(struct unpack *u, int errnum, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The message names the layer and, when there is one, the entry. */
+static int layer_error(struct unpack *u, int errnum, const char *id, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	/* libarchive reports -1 where it has no errno. */
+	errnum = errnum > 0 ? errnum : 0;
+	if (u->entry != NULL)
+		return skiff_error_set(u->err, errnum, id, "%s: entry \"%s\": %s", u->job->what,
+				       u->entry, msg);
+	return skiff_error_set(u->err, errnum, id, "%s: %s", u->job->what, msg);
+}
+
+/* ---- the two readers ---------------------------------------------------------- */
+
+static ssize_t raw_read(struct archive *a, void *data, const void **buf)
+{
+	struct unpack *u = data;
+
+	for (;;) {
+		ssize_t r = read(u->job->fd, u->cbuf, sizeof(u->cbuf));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			archive_set_error(a, errno, "cannot read the blob");
+			return -1;
+		}
+		digester_update(u->cdig, u->cbuf, (size_t)r);
+		u->csize += (uint64_t)r;
+		*buf = u->cbuf;
+		return r;
+	}
+}
+
+static ssize_t tar_read(struct archive *a, void *data, const void **buf)
+{
+	struct unpack *u = data;
+	la_ssize_t r = archive_read_data(u->raw, u->ubuf, sizeof(u->ubuf));
+
+	if (r < 0) {
+		archive_set_error(a, archive_errno(u->raw), "cannot decompress: %s",
+				  archive_error_string(u->raw));
+		return -1;
+	}
+	digester_update(u->udig, u->ubuf, (size_t)r);
+	u->usize += (uint64_t)r;
+	*buf = u->ubuf;
+	return r;
+}
+
+static int open_readers(struct unpack *u)
+{
+	struct archive_entry *e;
+
+	u->raw = archive_read_new();
+	u->tar = archive_read_new();
+	/* Only the compressions layers use: filter_all would also run external
+	 * programs (lzop, grzip) on whatever a hostile blob looks like. */
+	archive_read_support_filter_gzip(u->raw);
+	archive_read_support_filter_zstd(u->raw);
+	archive_read_support_format_raw(u->raw);
+	if (archive_read_open(u->raw, u, NULL, raw_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
+		return layer_error(u, archive_errno(u->raw), "image.layer.malformed",
+				   "cannot read the blob: %s", archive_error_string(u->raw));
+	archive_read_support_format_tar(u->tar);
+	if (archive_read_open(u->tar, u, NULL, tar_read, NULL) != ARCHIVE_OK)
+		return layer_error(u, 0, "image.layer.malformed", "not a tar archive: %s",
+				   archive_error_string(u->tar));
+	return 0;
+}
+
+/* Reads what the tar reader left (padding after the end marker) and what
+ * the decompressor left, so that both digests cover everything. */
+static int drain(struct unpack *u)
+{
+	const void *b;
+
+	for (;;) {
+		ssize_t r = tar_read(u->tar, u, &b);
+
+		if (r < 0)
+			return layer_error(u, 0, "image.layer.malformed", "%s",
+					   archive_error_string(u->tar));
+		if (r == 0)
+			break;
+	}
+	for (;;) {
+		ssize_t r = raw_read(u->raw, u, &b);
+
+		if (r < 0)
+			return layer_error(u, errno, "image.read", "cannot read the blob");
+		if (r == 0)
+			return 0;
+	}
+}
+
+/* ---- paths ---------------------------------------------------------------------- */
+
+/* Normalizes an entry name into components joined by '/': "./a//b/" is
+ * "a/b", "." is "".  Absolute names and ".." are refused, not rewritten: a
+ * layer that has them was made to escape. */
+static int clean_path(struct unpack *u, const char *in, char **out)
+{
+	_cleanup_free_ char *copy = xstrdup(in), *res = xzalloc(strlen(in) + 1);
+	char *save = NULL;
+
+	if (in[0] == '/')
+		return layer_error(u, 0, "image.layer.unsafe_path",
+				   "an absolute path leaves the layer");
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0)
+			return layer_error(u, 0, "image.layer.unsafe_path",
+					   "\"..\" would leave the layer");
+		if (*res)
+			strcat(res, "/");
+		strcat(res, c);
+	}
+	*out = steal_pointer(&res);
+	return 0;
+}
+
+static void invalidate_cache(struct unpack *u)
+{
+	free(u->cached_parent);
+	u->cached_parent = NULL;
+	if (u->cached_fd >= 0)
+		close(u->cached_fd);
+	u->cached_fd = -1;
+}
+
+/* Opens the directory PATH of the layer, one component at a time without
+ * following symlinks; missing components are created (tar may omit
+ * parents) when create is set.  Returns a borrowed fd (cached). */
+static int open_dir(struct unpack *u, const char *path, bool create)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	_cleanup_close_ int cur = -1;
+	char *save = NULL;
+
+	if (*path == '\0')
+		return u->rootfd;
+	if (u->cached_parent != NULL && strcmp(u->cached_parent, path) == 0)
+		return u->cached_fd;
+	cur = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot create the directory \"%s\"", c);
+			next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next < 0) {
+			int e = errno;
+
+			if (fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				return layer_error(u, 0, "image.layer.unsafe_path",
+						   "the path goes through the symlink \"%s\" of an "
+						   "earlier entry", c);
+			if (e == ENOTDIR)
+				return layer_error(u, e, "image.layer.malformed",
+						   "\"%s\" on the path is not a directory", c);
+			return layer_error(u, e, e == ENOENT ? "image.layer.malformed"
+						: "image.layer.write", "cannot open \"%s\"", c);
+		}
+		close(cur);
+		cur = next;
+	}
+	invalidate_cache(u);
+	u->cached_parent = xstrdup(path);
+	u->cached_fd = steal_fd(&cur);
+	return u->cached_fd;
+}
+
+/* Splits "a/b/c" into "a/b" and "c". */
+static void split(char *path, const char **parent, const char **name)
+{
+	char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		*parent = "";
+		*name = path;
+	} else {
+		*slash = '\0';
+		*parent = path;
+		*name = slash + 1;
+	}
+}
+
+/* ---- metadata ------------------------------------------------------------------ */
+
+static int owner_ids(struct unpack *u, struct archive_entry *e, uid_t *uid, gid_t *gid,
+		     bool *do_chown)
+{
+	la_int64_t ou = archive_entry_uid(e), og = archive_entry_gid(e);
+
+	*do_chown = false;
+	switch (u->s->owners) {
+	case STORE_OWNERS_SINGLE:
+		if (ou != 0 || og != 0)
+			u->res->owners_collapsed++;
+		return 0;
+	case STORE_OWNERS_RANGE: {
+		uint64_t n = 1 + (uint64_t)u->s->uid_map[1].count;
+		uint64_t ng = 1 + (uint64_t)u->s->gid_map[1].count;
+
+		if (ou < 0 || og < 0 || (uint64_t)ou >= n || (uint64_t)og >= ng)
+			return layer_error(u, 0, "image.layer.owner_unmapped",
+					   "owned by %lld:%lld, outside the %llu ids of the user "
+					   "namespace: ask for a larger /etc/subuid and /etc/subgid range",
+					   (long long)ou, (long long)og, (unsigned long long)n);
+		break;
+	}
+	case STORE_OWNERS_ROOT:
+		if (ou < 0 || og < 0 || ou > UINT32_MAX - 1 || og > UINT32_MAX - 1)
+			return layer_error(u, 0, "image.layer.malformed", "invalid owner");
+		break;
+	}
+	*uid = (uid_t)ou;
+	*gid = (gid_t)og;
+	*do_chown = true;
+	return 0;
+}
+
+static bool xattr_allowed(struct unpack *u, const char *name)
+{
+	/* overlayfs metadata comes only from whiteout entries, never from a
+	 * layer's own xattrs (they could fake whiteouts or redirects). */
+	if (strstr(name, "overlay.") != NULL &&
+	    (strncmp(name, "trusted.", 8) == 0 || strncmp(name, "user.", 5) == 0))
+		return false;
+	if (u->s->owners == STORE_OWNERS_ROOT)
+		return true;
+	if (strncmp(name, "user.", 5) == 0)
+		return true;
+	/* File capabilities are namespaced (v3) when root of a user namespace
+	 * writes them; a single-id user has no such root. */
+	return strcmp(name, "security.capability") == 0 && u->s->owners == STORE_OWNERS_RANGE;
+}
+
+static void set_xattrs(struct unpack *u, struct archive_entry *e, int fd)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (!xattr_allowed(u, name) || fsetxattr(fd, name, value, size, 0) < 0)
+			u->res->xattrs_skipped++;
+	}
+}
+
+static void entry_times(struct archive_entry *e, struct timespec t[2])
+{
+	t[1].tv_sec = archive_entry_mtime(e);
+	t[1].tv_nsec = archive_entry_mtime_nsec(e);
+	if (archive_entry_atime_is_set(e)) {
+		t[0].tv_sec = archive_entry_atime(e);
+		t[0].tv_nsec = archive_entry_atime_nsec(e);
+	} else {
+		t[0] = t[1];
+	}
+}
+
+/* chown before chmod: chown clears setuid and setgid bits. */
+static int fd_metadata(struct unpack *u, struct archive_entry *e, int fd, bool chmod_now)
+{
+	struct timespec t[2];
+	uid_t uid;
+	gid_t gid;
+	bool do_chown;
+
+	if (owner_ids(u, e, &uid, &gid, &do_chown) < 0)
+		return -1;
+	if (do_chown && fchown(fd, uid, gid) < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot set the owner %u:%u",
+				   uid, gid);
+	set_xattrs(u, e, fd);
+	if (chmod_now) {
+		if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot set the mode");
+		entry_times(e, t);
+		if (futimens(fd, t) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot set the times");
+	}
+	return 0;
+}
+
+/* For what has no fd of its own (symlinks, nodes): *at calls that do not
+ * follow a symlink in the last component. */
+static int at_metadata(struct unpack *u, struct archive_entry *e, int dirfd, const char *name,
+		       bool is_link)
+{
+	struct timespec t[2];
+	uid_t uid;
+	gid_t gid;
+	bool do_chown;
+
+	if (owner_ids(u, e, &uid, &gid, &do_chown) < 0)
+		return -1;
+	if (do_chown && fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot set the owner");
+	/* A node we just made with mknodat cannot have become a symlink: no
+	 * other entry ran in between. */
+	if (!is_link && fchmodat(dirfd, name, archive_entry_perm(e) & 07777, 0) < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot set the mode");
+	entry_times(e, t);
+	if (utimensat(dirfd, name, t, AT_SYMLINK_NOFOLLOW) < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot set the times");
+	return 0;
+}
+
+/* ---- entries -------------------------------------------------------------------- */
+
+/* A later entry replaces an earlier one of the same name, except that a
+ * directory over a directory keeps its contents. */
+static int clear_name(struct unpack *u, int dirfd, const char *name, bool want_dir)
+{
+	struct stat st;
+	struct skiff_error *e = NULL;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : layer_error(u, errno, "image.layer.write",
+							 "cannot stat \"%s\"", name);
+	if (want_dir && S_ISDIR(st.st_mode))
+		return 1;
+	invalidate_cache(u);
+	if (store_rm_rf_at(dirfd, name, &e) < 0) {
+		layer_error(u, e->errnum, "image.layer.write", "cannot replace it: %s", e->msg);
+		skiff_error_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+static int make_whiteout(struct unpack *u, int dirfd, const char *name)
+{
+	int fd;
+
+	if (clear_name(u, dirfd, name, false) < 0)
+		return -1;
+	/* A 0/0 character device needs no privilege since Linux 5.8
+	 * ("vfs: allow unprivileged whiteout creation"). */
+	if (mknodat(dirfd, name, S_IFCHR | 0, makedev(0, 0)) == 0)
+		return 0;
+	if (errno != EPERM)
+		return layer_error(u, errno, "image.layer.write", "cannot make the whiteout");
+	/* Older kernels: the xattr form overlayfs reads since Linux 6.7, an
+	 * empty file with overlay.whiteout in a directory marked with
+	 * overlay.opaque "x" (Documentation/filesystems/overlayfs.rst). */
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot make the whiteout");
+	if (fsetxattr(fd, u->s->owners == STORE_OWNERS_ROOT ? "trusted.overlay.whiteout"
+		      : "user.overlay.whiteout", "", 0, 0) < 0 ||
+	    fsetxattr(dirfd, u->opaque_xattr, "x", 1, XATTR_CREATE) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e != EEXIST)
+			return layer_error(u, e, "image.layer.write", "cannot make the whiteout");
+		return 0;
+	}
+	close(fd);
+	return 0;
+}
+
+static int write_data(struct unpack *u, int fd, la_int64_t size)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+
+	for (;;) {
+		int r = archive_read_data_block(u->tar, &buf, &len, &off);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return layer_error(u, archive_errno(u->tar), "image.layer.malformed",
+					   "cannot read the data: %s", archive_error_string(u->tar));
+		for (size_t done = 0; done < len;) {
+			ssize_t w = pwrite(fd, (const char *)buf + done, len - done,
+					   (off_t)off + (off_t)done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return layer_error(u, errno, "image.layer.write", "cannot write the data");
+			done += (size_t)w;
+		}
+	}
+	/* Sparse files end in a hole. */
+	if (ftruncate(fd, (off_t)size) < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot write the data");
+	return 0;
+}
+
+/* dirfd is the caller's own fd (open_dir's cache moves to the target's
+ * parent here). */
+static int do_hardlink(struct unpack *u, int dirfd, const char *name, const char *target)
+{
+	_cleanup_free_ char *t = NULL;
+	const char *tparent, *tname;
+	struct stat st;
+	int tdirfd;
+
+	if (clean_path(u, target, &t) < 0)
+		return -1;
+	if (*t == '\0')
+		return layer_error(u, 0, "image.layer.unsafe_path",
+				   "a hardlink to the layer root");
+	{
+		_cleanup_free_ char *self = NULL;
+
+		/* A link to itself: nothing to do (and clearing would lose it). */
+		if (clean_path(u, u->entry, &self) == 0 && strcmp(self, t) == 0)
+			return 0;
+	}
+	split(t, &tparent, &tname);
+	/* The target must be an earlier entry of this layer, reached without
+	 * symlinks; linkat without AT_SYMLINK_FOLLOW links a symlink itself. */
+	tdirfd = open_dir(u, tparent, false);
+	if (tdirfd < 0)
+		return -1;
+	if (fstatat(tdirfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return layer_error(u, errno, "image.layer.malformed",
+				   "the hardlink target \"%s\" is not in the layer", target);
+	if (S_ISDIR(st.st_mode))
+		return layer_error(u, 0, "image.layer.malformed",
+				   "the hardlink target \"%s\" is a directory", target);
+	{
+		/* clear_name may drop the cache: keep the target dir open. */
+		_cleanup_close_ int tfd = fcntl(tdirfd, F_DUPFD_CLOEXEC, 3);
+
+		if (clear_name(u, dirfd, name, false) < 0)
+			return -1;
+		if (linkat(tfd, tname, dirfd, name, 0) < 0)
+			return layer_error(u, errno, "image.layer.write",
+					   "cannot link to \"%s\"", target);
+	}
+	return 0;
+}
+
+static int unpack_entry(struct unpack *u, struct archive_entry *e)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int dirfd = -1, fd = -1;
+	const char *parent, *name, *hardlink = archive_entry_hardlink(e);
+	mode_t type = archive_entry_filetype(e);
+	int r;
+
+	if (clean_path(u, u->entry, &path) < 0)
+		return -1;
+	if (*path == '\0') {
+		/* "." itself: only a directory may describe the layer root. */
+		if (type != AE_IFDIR || hardlink != NULL)
+			return layer_error(u, 0, "image.layer.unsafe_path",
+					   "the entry would replace the layer root");
+		struct deferred_dir *d;
+
+		if (fd_metadata(u, e, u->rootfd, false) < 0)
+			return -1;
+		u->dirs = xrealloc(u->dirs, (u->n_dirs + 1) * sizeof(*u->dirs));
+		d = &u->dirs[u->n_dirs++];
+		d->path = xstrdup("");
+		d->mode = archive_entry_perm(e) & 07777;
+		entry_times(e, d->times);
+		return 0;
+	}
+	split(path, &parent, &name);
+	r = open_dir(u, parent, true);
+	if (r < 0)
+		return -1;
+	/* Our own fd: the cache may move while we work (hardlink targets). */
+	dirfd = fcntl(r, F_DUPFD_CLOEXEC, 3);
+	if (dirfd < 0)
+		return layer_error(u, errno, "image.layer.write", "cannot dup");
+
+	if (strncmp(name, ".wh.", 4) == 0) {
+		if (strcmp(name, ".wh..wh..opq") == 0) {
+			if (fsetxattr(dirfd, u->opaque_xattr, "y", 1, 0) < 0)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot set %s on the directory", u->opaque_xattr);
+			return 0;
+		}
+		if (strncmp(name, ".wh..wh.", 8) == 0)   /* aufs bookkeeping */
+			return 0;
+		if (name[4] == '\0' || strcmp(name + 4, ".") == 0 || strcmp(name + 4, "..") == 0)
+			return layer_error(u, 0, "image.layer.malformed", "a whiteout without a name");
+		return make_whiteout(u, dirfd, name + 4);
+	}
+
+	if (hardlink != NULL)
+		return do_hardlink(u, dirfd, name, hardlink);
+
+	switch (type) {
+	case AE_IFDIR: {
+		struct deferred_dir *d;
+
+		r = clear_name(u, dirfd, name, true);
+		if (r < 0)
+			return -1;
+		/* Writable until the end, whatever its final mode. */
+		if (r == 0 && mkdirat(dirfd, name, 0700) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot create the directory");
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot open the directory");
+		if (fd_metadata(u, e, fd, false) < 0)
+			return -1;
+		u->dirs = xrealloc(u->dirs, (u->n_dirs + 1) * sizeof(*u->dirs));
+		d = &u->dirs[u->n_dirs++];
+		d->path = *parent ? xasprintf("%s/%s", parent, name) : xstrdup(name);
+		d->mode = archive_entry_perm(e) & 07777;
+		entry_times(e, d->times);
+		return 0;
+	}
+	case AE_IFREG:
+		if (clear_name(u, dirfd, name, false) < 0)
+			return -1;
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot create the file");
+		if (write_data(u, fd, archive_entry_size(e)) < 0)
+			return -1;
+		return fd_metadata(u, e, fd, true);
+	case AE_IFLNK: {
+		const char *target = archive_entry_symlink(e);
+
+		if (target == NULL || *target == '\0')
+			return layer_error(u, 0, "image.layer.malformed", "a symlink without a target");
+		if (clear_name(u, dirfd, name, false) < 0)
+			return -1;
+		/* The target is only data: it is never followed here. */
+		if (symlinkat(target, dirfd, name) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot create the symlink");
+		return at_metadata(u, e, dirfd, name, true);
+	}
+	case AE_IFCHR:
+	case AE_IFBLK:
+		if (u->s->owners != STORE_OWNERS_ROOT) {
+			u->res->devices_skipped++;
+			return 0;
+		}
+		if (clear_name(u, dirfd, name, false) < 0)
+			return -1;
+		if (mknodat(dirfd, name, type | 0600, archive_entry_rdev(e)) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot create the device");
+		return at_metadata(u, e, dirfd, name, false);
+	case AE_IFIFO:
+		if (clear_name(u, dirfd, name, false) < 0)
+			return -1;
+		if (mkfifoat(dirfd, name, 0600) < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot create the fifo");
+		return at_metadata(u, e, dirfd, name, false);
+	case AE_IFSOCK:
+		return 0;
+	default:
+		return layer_error(u, 0, "image.layer.malformed", "unknown entry type 0%o", type);
+	}
+}
+
+/* Directory modes and times last: creating children changes a directory's
+ * mtime, and a read-only directory could not get its children.  Deepest
+ * first; each path is resolved again without following symlinks. */
+static int finish_dirs(struct unpack *u)
+{
+	for (size_t i = u->n_dirs; i-- > 0;) {
+		struct deferred_dir *d = &u->dirs[i];
+		_cleanup_close_ int fd = -1;
+		const char *parent, *name;
+		_cleanup_free_ char *p = xstrdup(d->path);
+		int pfd;
+
+		u->entry = d->path;
+		if (*d->path == '\0') {
+			fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
+		} else {
+			split(p, &parent, &name);
+			pfd = open_dir(u, parent, false);
+			if (pfd < 0) {
+				/* Replaced by a later entry: nothing to finish. */
+				skiff_error_freep(u->err);
+				continue;
+			}
+			fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+		}
+		if (fchmod(fd, d->mode) < 0 || futimens(fd, d->times) < 0)
+			return layer_error(u, errno, "image.layer.write",
+					   "cannot set the mode or times of the directory");
+	}
+	u->entry = NULL;
+	return 0;
+}
+
+static int unpack_stream(struct unpack *u)
+{
+	struct archive_entry *e;
+
+	if (open_readers(u) < 0)
+		return -1;
+	for (;;) {
+		int r = archive_read_next_header(u->tar, &e);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			u->entry = NULL;
+			return layer_error(u, archive_errno(u->tar), "image.layer.malformed",
+					   "not a valid tar stream: %s (the blob may be truncated or "
+					   "corrupt)", archive_error_string(u->tar));
+		}
+		u->entry = archive_entry_pathname(e);
+		if (u->entry == NULL)
+			return layer_error(u, 0, "image.layer.malformed", "an entry without a name");
+		if (unpack_entry(u, e) < 0)
+			return -1;
+	}
+	u->entry = NULL;
+	if (drain(u) < 0)
+		return -1;
+	return finish_dirs(u);
+}
+
+static void unpack_free(struct unpack *u)
+{
+	invalidate_cache(u);
+	if (u->raw)
+		archive_read_free(u->raw);
+	if (u->tar)
+		archive_read_free(u->tar);
+	digester_free(u->cdig);
+	digester_free(u->udig);
+	for (size_t i = 0; i < u->n_dirs; i++)
+		free(u->dirs[i].path);
+	free(u->dirs);
+	if (u->rootfd >= 0)
+		close(u->rootfd);
+	free(u);
+}
+
+static int verify(struct unpack *u)
+{
+	_cleanup_free_ char *cd = digester_finish(steal_pointer(&u->cdig));
+	_cleanup_free_ char *ud = digester_finish(steal_pointer(&u->udig));
+
+	u->res->read = u->csize;
+	if (u->job->size != 0 && u->csize != u->job->size)
+		return layer_error(u, 0, "image.layer.size_mismatch",
+				   "the blob has %llu bytes, the manifest says %llu: it is truncated "
+				   "or corrupt", (unsigned long long)u->csize,
+				   (unsigned long long)u->job->size);
+	if (u->job->digest != NULL && strcmp(cd, u->job->digest) != 0)
+		return layer_error(u, 0, "image.layer.digest_mismatch",
+				   "the blob's digest is %s: it is corrupt or was tampered with", cd);
+	if (strcmp(ud, u->job->diff_id) != 0)
+		return layer_error(u, 0, "image.layer.diff_id_mismatch",
+				   "the uncompressed layer's digest is %s, the config says %s",
+				   ud, u->job->diff_id);
+	return 0;
+}
+
+static int write_layer_info(struct unpack *u, int dirfd)
+{
+	static const char *const owners[] = { "root", "range", "single" };
+	_cleanup_json_ json_t *j = json_pack("{s:s, s:s?, s:I, s:s, s:s}",
+		"diff_id", u->job->diff_id, "digest", u->job->digest,
+		"size", (json_int_t)u->csize, "owners", owners[u->s->owners],
+		"opaque_xattr", u->opaque_xattr);
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+
+	return write_file_atomic_at(dirfd, "layer.json", text, strlen(text), 0644, u->err);
+}
+
+int layer_unpack(struct image_store *s, void *jobp, void *resultp,
+		 struct skiff_error **err)
+{
+	struct layer_job *job = jobp;
+	struct layer_result *res = resultp;
+	const char *hex = digest_hex(job->diff_id);
+	_cleanup_free_ char *lockname = xasprintf("layer-%s", hex);
+	_cleanup_free_ char *tmp = xasprintf(STORE_TMP "/layer-%s", hex);
+	_cleanup_free_ char *tmpdiff = xasprintf("%s/diff", tmp);
+	_cleanup_free_ char *final = xasprintf(STORE_LAYERS "/%s", hex);
+	_cleanup_close_ int lockfd = -1, tmpfd = -1;
+	struct unpack *u;
+	int rc;
+
+	/* One unpack per layer across processes; the loser finds it done. */
+	lockfd = store_lock_entry(s, lockname, err);
+	if (lockfd < 0)
+		return -1;
+	if (store_has_layer(s, job->diff_id)) {
+		res->skipped = true;
+		return 0;
+	}
+	/* Leftovers of a killed unpack of this layer, and a layer dir without
+	 * layer.json cannot exist: rename is the last step. */
+	if (store_rm_rf_at(s->dirfd, tmp, err) < 0)
+		return -1;
+	if (mkdirat(s->dirfd, tmp, 0700) < 0 || mkdirat(s->dirfd, tmpdiff, 0755) < 0)
+		return skiff_error_set(err, errno, "image.store.write", "cannot create %s/%s",
+				       s->path, tmpdiff);
+	tmpfd = openat(s->dirfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	u = xzalloc(sizeof(*u));
+	u->s = s;
+	u->job = job;
+	u->res = res;
+	u->err = err;
+	u->cached_fd = -1;
+	u->cdig = digester_new();
+	u->udig = digester_new();
+	u->opaque_xattr = s->owners == STORE_OWNERS_ROOT ? "trusted.overlay.opaque"
+							 : "user.overlay.opaque";
+	u->rootfd = openat(s->dirfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (tmpfd < 0 || u->rootfd < 0)
+		rc = skiff_error_set(err, errno, "image.store.write", "cannot open %s/%s", s->path, tmp);
+	else
+		rc = unpack_stream(u);
+	if (rc == 0)
+		rc = verify(u);
+	if (rc == 0)
+		rc = write_layer_info(u, tmpfd);
+	unpack_free(u);
+	if (rc == 0 && renameat(s->dirfd, tmp, s->dirfd, final) < 0)
+		rc = skiff_error_set(err, errno, "image.store.write", "cannot rename %s to %s in %s",
+				     tmp, final, s->path);
+	if (rc < 0) {
+		/* Nothing of a bad layer is kept. */
+		store_rm_rf_at(s->dirfd, tmp, NULL);
+		return -1;
+	}
+	return 0;
+}
