@@ -91,6 +91,8 @@ int store_tag_get(struct image_store *s, const char *name, char **manifest,
 		  char **index, struct skiff_error **err);
 int store_tag_remove(struct image_store *s, const char *name, struct skiff_error **err);
 /* Every tagged name (caller frees with strv_free). */
+/* The names in a directory of the store (".", ".." left out). */
+char **store_dir_names(struct image_store *s, const char *dir);
 char **store_tag_list(struct image_store *s);
 
 /* Runs fn in a child process with the store's owner mapping (inside a user

@@ -247,26 +247,6 @@ static void push(char ***v, size_t *n, const char *s)
 	(*v)[*n] = NULL;
 }
 
-/* The hex names in one of the store's directories. */
-static char **list_dir(struct image_store *s, const char *dir)
-{
-	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	char **v = xzalloc(sizeof(char *));
-	size_t n = 0;
-	struct dirent *de;
-
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return v;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			push(&v, &n, de->d_name);
-	return v;
-}
-
 /* The digests (blobs) and diff_ids (layers) that the tags use. */
 static int used(struct image_store *s, char ***blobs, char ***layers, struct skiff_error **err)
 {
@@ -302,7 +282,7 @@ int image_prune(struct image_store *s, struct image_prune_result *r, struct skif
 		return -1;
 	if (used(s, &keep_blobs, &keep_layers, err) < 0)
 		return skiff_error_prefix(err, "prune: nothing removed: ");
-	blobs = list_dir(s, STORE_BLOBS);
+	blobs = store_dir_names(s, STORE_BLOBS);
 	for (size_t i = 0; blobs[i]; i++) {
 		_cleanup_free_ char *p = xasprintf(STORE_BLOBS "/%s", blobs[i]);
 
@@ -313,7 +293,7 @@ int image_prune(struct image_store *s, struct image_prune_result *r, struct skif
 					       s->path, p);
 		r->blobs++;
 	}
-	layers = list_dir(s, STORE_LAYERS);
+	layers = store_dir_names(s, STORE_LAYERS);
 	for (size_t i = 0; layers[i]; i++) {
 		_cleanup_free_ char *p = xasprintf(STORE_LAYERS "/%s", layers[i]);
 		_cleanup_free_ char *t = NULL;
@@ -327,7 +307,7 @@ int image_prune(struct image_store *s, struct image_prune_result *r, struct skif
 					       s->path, p);
 		r->layers++;
 	}
-	tmp = list_dir(s, STORE_TMP);
+	tmp = store_dir_names(s, STORE_TMP);
 	for (size_t i = 0; tmp[i]; i++) {
 		_cleanup_free_ char *p = xasprintf(STORE_TMP "/%s", tmp[i]);
 
@@ -336,7 +316,7 @@ int image_prune(struct image_store *s, struct image_prune_result *r, struct skif
 		if (strncmp(tmp[i], "prune-", 6) != 0)
 			r->tmp++;
 	}
-	locks = list_dir(s, STORE_LOCKS);
+	locks = store_dir_names(s, STORE_LOCKS);
 	for (size_t i = 0; locks[i]; i++) {
 		_cleanup_free_ char *p = xasprintf(STORE_LOCKS "/%s", locks[i]);
 
@@ -347,8 +327,8 @@ int image_prune(struct image_store *s, struct image_prune_result *r, struct skif
 
 int image_store_verify(struct image_store *s, struct skiff_error **err)
 {
-	_cleanup_strv_ char **blobs = list_dir(s, STORE_BLOBS);
-	_cleanup_strv_ char **layers = list_dir(s, STORE_LAYERS);
+	_cleanup_strv_ char **blobs = store_dir_names(s, STORE_BLOBS);
+	_cleanup_strv_ char **layers = store_dir_names(s, STORE_LAYERS);
 	_cleanup_strv_ char **names = store_tag_list(s);
 
 	for (size_t i = 0; blobs[i]; i++) {

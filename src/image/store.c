@@ -385,9 +385,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char **store_tag_list(struct image_store *s)
+char **store_dir_names(struct image_store *s, const char *dir)
 {
-	int fd = openat(s->dirfd, STORE_TAGS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(s->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	char **v = xzalloc(sizeof(char *));
 	size_t n = 0;
@@ -399,17 +399,29 @@ char **store_tag_list(struct image_store *s)
 		return v;
 	}
 	while ((de = readdir(d)) != NULL) {
-		_cleanup_free_ char *file = NULL;
-		char *name = NULL;
-
-		if (strlen(de->d_name) != 64)
-			continue;
-		file = xasprintf(STORE_TAGS "/%s", de->d_name);
-		if (tag_read(s, file, &name, NULL, NULL) < 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		v = xrealloc(v, (n + 2) * sizeof(char *));
-		v[n++] = name;
+		v[n++] = xstrdup(de->d_name);
 		v[n] = NULL;
+	}
+	return v;
+}
+
+char **store_tag_list(struct image_store *s)
+{
+	_cleanup_strv_ char **files = store_dir_names(s, STORE_TAGS);
+	char **v = xzalloc((strv_length(files) + 1) * sizeof(char *));
+	size_t n = 0;
+
+	for (size_t i = 0; files[i] != NULL; i++) {
+		_cleanup_free_ char *file = NULL;
+
+		if (strlen(files[i]) != 64)
+			continue;
+		file = xasprintf(STORE_TAGS "/%s", files[i]);
+		if (tag_read(s, file, &v[n], NULL, NULL) == 0)
+			n++;
 	}
 	/* Sorted, so that listings are stable. */
 	qsort(v, n, sizeof(char *), cmp_str);
