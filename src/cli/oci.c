@@ -174,18 +174,14 @@ static int parse_create_opts(int argc, char **argv, const char *cmd,
 /* What create and run do before building a container: as root, run from a
  * sealed copy of the binary (CVE-2019-5736); take the fds of socket
  * activation (LISTEN_FDS for this pid), to pass them on as runc does. */
-static int prepare_create(struct create_opts *o, struct skiff_error **err)
+static void read_listen_fds(struct create_opts *o)
 {
 	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
 	int64_t n, p;
 
-	if (geteuid() == 0 && sys_in_initial_userns() &&
-	    sys_reexec_from_sealed_copy(err) < 0)
-		return -1;
 	if (fds != NULL && pid != NULL && parse_int64(pid, 1, INT32_MAX, &p) == 0 &&
 	    p == getpid() && parse_int64(fds, 0, 1 << 20, &n) == 0)
 		o->listen_fds = (int)n;
-	return 0;
 }
 
 static int cmd_create(const struct runtime_ctx *ctx, int argc, char **argv,
@@ -193,8 +189,8 @@ static int cmd_create(const struct runtime_ctx *ctx, int argc, char **argv,
 {
 	struct create_opts o = { 0 };
 
-	if (prepare_create(&o, err) < 0 ||
-	    parse_create_opts(argc, argv, "create", &o, NULL, err) < 0)
+	read_listen_fds(&o);
+	if (parse_create_opts(argc, argv, "create", &o, NULL, err) < 0)
 		return -1;
 	return container_create(ctx, argv[optind], &o, err);
 }
@@ -206,8 +202,8 @@ static int cmd_run(const struct runtime_ctx *ctx, int argc, char **argv,
 	bool detach = false;
 	int status = 0;
 
-	if (prepare_create(&o, err) < 0 ||
-	    parse_create_opts(argc, argv, "run", &o, &detach, err) < 0)
+	read_listen_fds(&o);
+	if (parse_create_opts(argc, argv, "run", &o, &detach, err) < 0)
 		return -1;
 	if (container_run(ctx, argv[optind], &o, detach, &status, err) < 0)
 		return -1;

@@ -84,6 +84,14 @@ static struct spec_kv *copy_kv(const struct spec_kv *v, size_t n)
 	return c;
 }
 
+static bool init_reachable_by_host_root(const struct spec *s)
+{
+	const struct spec_namespace *pid = spec_namespace(s, SPEC_NS_PID);
+	const struct spec_namespace *user = spec_namespace(s, SPEC_NS_USER);
+
+	return (pid == NULL || pid->path != NULL) && (user == NULL || user->path != NULL);
+}
+
 /* Creates the container; with fifo false (run), the init does not wait for
  * `start`.  *init_pid receives the init's pid. */
 static int do_create(const struct runtime_ctx *ctx, const char *id,
@@ -116,6 +124,17 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	if (check_spec_for_create(s, err) < 0 ||
 	    capabilities_resolve(s->process->capabilities, s->process->user.uid,
 				 capabilities_last_cap(), &caps, err) < 0)
+		return -1;
+	/* CVE-2019-5736: until its execve, the init runs skiff's binary.  A
+	 * container process that is host root (no user namespace of its own)
+	 * and can see the init (no pid namespace of its own: a pod's, or the
+	 * host's) could reopen /proc/PID/exe and overwrite skiff on the host;
+	 * then run from a sealed copy.  A new pid namespace holds nothing but
+	 * the init until it execs, and a new user namespace's root does not
+	 * own the binary: there the copy (a second load of skiff, ~15 ms here)
+	 * buys nothing.  Nothing is created yet, so re-executing is safe. */
+	if (geteuid() == 0 && sys_in_initial_userns() && init_reachable_by_host_root(s) &&
+	    sys_reexec_from_sealed_copy(err) < 0)
 		return -1;
 	/* Compiled, or found in the cache, before the fork: the init only
 	 * loads it.  A bad profile fails here, before anything is created. */

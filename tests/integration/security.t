@@ -304,12 +304,24 @@ check_cloned_binary() {
         oci_quick delete --force "$NEW_ID" >/dev/null 2>&1
         return
     fi
+    # With its own pid namespace nothing but the init can see the init
+    # before it execs: no copy needed.
     cp "$SB/config.base.json" "$SB/config.json"
     new_id
     ocap create --bundle "$SB" "$NEW_ID"
     pid=$(state_field "$NEW_ID" .pid)
+    is "$(readlink -f "/proc/$pid/exe")" "$(readlink -f "$SKIFF")" \
+        "as root with a new pid namespace, the init runs skiff's binary (nothing can see it)"
+    oci_quick delete --force "$NEW_ID" >/dev/null 2>&1
+
+    # Without a pid namespace of its own, host root in other containers
+    # could reach /proc/PID/exe: the init runs from a sealed copy.
+    jq 'del(.linux.namespaces[] | select(.type == "pid"))' "$SB/config.base.json" >"$SB/config.json"
+    new_id
+    ocap create --bundle "$SB" "$NEW_ID"
+    pid=$(state_field "$NEW_ID" .pid)
     exe=$(readlink "/proc/$pid/exe")
-    is "$exe" "/memfd:skiff (deleted)" "as root, the init runs from a sealed memfd copy of skiff"
+    is "$exe" "/memfd:skiff (deleted)" "as root without a pid namespace, the init runs from a sealed memfd copy of skiff"
     exe=$(ls -l "$(readlink -f "$SKIFF")")
     nok "the copy cannot be opened for writing" sh -c "echo x >>/proc/$pid/exe"
     is "$(ls -l "$(readlink -f "$SKIFF")")" "$exe" "skiff's binary is unchanged"
