@@ -230,6 +230,38 @@ check_symlink_destination() {
     rm -f "$IB/rootfs/mnt/evil2"
 }
 
+# linux.namespaces entries with a path join that namespace instead of
+# making one, as the containers of a pod share one network.
+check_join_namespaces() {
+    local a_id a_pid filter want
+    cp "$IB/config.base.json" "$IB/config.json"
+    jq_edit "$IB" '.hostname = "pod-a"'
+    set_args "$IB" sleep 30
+    new_id
+    a_id=$NEW_ID
+    ocap create --bundle "$IB" "$a_id"
+    is "$status" 0 "a first container is created, to be joined"
+    a_pid=$(state_field "$a_id" .pid)
+    # The second joins its network and uts namespaces by path; rootless it
+    # joins its user namespace too, which owns them (and maps no ids).
+    filter='del(.hostname) | .linux.namespaces |= map(
+        if .type == "network" then .path = "/proc/\($pid)/ns/net"
+        elif .type == "uts" then .path = "/proc/\($pid)/ns/uts"
+        elif .type == "user" then .path = "/proc/\($pid)/ns/user"
+        else . end)'
+    [ "$MODE" = root ] || filter="$filter"' | del(.linux.uidMappings, .linux.gidMappings)'
+    cp "$IB/config.base.json" "$IB/config.json"
+    jq_edit "$IB" "$filter" --arg pid "$a_pid"
+    set_args "$IB" sh -c 'hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/uts'
+    new_id
+    ocap run --bundle "$IB" "$NEW_ID"
+    is "$status" 0 "a container that joins namespaces by path runs"
+    want="pod-a"$'\n'"$(readlink "/proc/$a_pid/ns/net")"$'\n'"$(readlink "/proc/$a_pid/ns/uts")"
+    is "$out" "$want" "it has the first container's hostname, network and uts namespaces"
+    oci_quick delete --force "$a_id" >/dev/null 2>&1
+    cp "$IB/config.base.json" "$IB/config.json"
+}
+
 all_checks() {
     setup_bundle
     check_process
@@ -237,6 +269,7 @@ all_checks() {
     check_dev_and_net
     check_binds
     check_symlink_destination
+    check_join_namespaces
 }
 
 for_each_mode all_checks
