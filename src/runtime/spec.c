@@ -508,6 +508,28 @@ static int parse_document(struct spec_parser *p, json_t *root, struct spec *s)
 	return check_cross_fields(p, s);
 }
 
+/* The top-level object of a document, or NULL with the error set: line and
+ * column when the JSON is malformed, the expected type otherwise. */
+static json_t *load_object(struct spec_parser *p, const char *json, size_t len,
+			   const char *expected)
+{
+	json_error_t jerr;
+	json_t *root = load_json(json, len, &jerr);
+
+	if (root == NULL) {
+		skiff_error_set(p->err, 0, "spec.parse",
+				"%s: malformed JSON at line %d, column %d: %s",
+				p->origin, jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		sp_fail_type(p, NULL, root, expected);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 int spec_parse(const char *json, size_t len, const char *origin,
 	       struct spec **out, struct skiff_error **err)
 {
@@ -515,18 +537,10 @@ int spec_parse(const char *json, size_t len, const char *origin,
 	struct spec_parser p = { .origin = origin ? origin : "config.json",
 				 .err = err != NULL ? err : &local };
 	_cleanup_spec_ struct spec *s = NULL;
-	json_error_t jerr;
-	json_t *root;
-	int rc;
+	json_t *root = load_object(&p, json, len, "a JSON object");
+	int rc = -1;
 
-	root = load_json(json, len, &jerr);
-	if (root == NULL) {
-		rc = skiff_error_set(p.err, 0, "spec.parse",
-				     "%s: malformed JSON at line %d, column %d: %s",
-				     p.origin, jerr.line, jerr.column, jerr.text);
-	} else if (!json_is_object(root)) {
-		rc = sp_fail_type(&p, NULL, root, "a JSON object");
-	} else {
+	if (root != NULL) {
 		s = xzalloc(sizeof(*s));
 		rc = parse_document(&p, root, s);
 	}
@@ -545,18 +559,11 @@ int spec_resources_parse(const char *json, size_t len, const char *origin,
 	struct spec_parser p = { .origin = origin ? origin : "resources",
 				 .err = err != NULL ? err : &local };
 	struct spec_linux l = { 0 };
-	json_error_t jerr;
-	json_t *root, *wrap = NULL;
-	int rc;
+	json_t *root = load_object(&p, json, len, "a LinuxResources JSON object");
+	json_t *wrap = NULL;
+	int rc = -1;
 
-	root = load_json(json, len, &jerr);
-	if (root == NULL) {
-		rc = skiff_error_set(p.err, 0, "spec.parse",
-				     "%s: malformed JSON at line %d, column %d: %s",
-				     p.origin, jerr.line, jerr.column, jerr.text);
-	} else if (!json_is_object(root)) {
-		rc = sp_fail_type(&p, NULL, root, "a LinuxResources JSON object");
-	} else {
+	if (root != NULL) {
 		/* The parser reads "resources" of a linux object. */
 		wrap = json_pack("{s:O}", "resources", root);
 		rc = spec_parse_resources(&p, wrap, &l);
