@@ -30,9 +30,6 @@ static int usage_error(struct skiff_error **err, const char *what)
 			       current->name, what, current->usage);
 }
 
-#define IMG_FOR_EACH_OPT(c, argc, argv, longopts) \
-	for (optind = 0, opterr = 0; ((c) = getopt_long((argc), (argv), "qh", (longopts), NULL)) != -1;)
-
 static int img_want_args(int argc, int n, struct skiff_error **err)
 {
 	if (argc - optind < n)
@@ -65,7 +62,7 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 	const char *store = NULL;
 	int c;
 
-	IMG_FOR_EACH_OPT(c, argc, argv, opts) {
+	FOR_EACH_OPT(c, argc, argv, "qh", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		case OPT_PLATFORM: o.platform = optarg; break;
@@ -118,7 +115,7 @@ static int cmd_images(int argc, char **argv, struct skiff_error **err)
 	size_t n = 0;
 	int c;
 
-	IMG_FOR_EACH_OPT(c, argc, argv, opts) {
+	FOR_EACH_OPT(c, argc, argv, "qh", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		case 'q': quiet = true; break;
@@ -174,7 +171,7 @@ static int cmd_one_image(int argc, char **argv, struct image_store **s, const ch
 	const char *store = NULL;
 	int c, n = strcmp(current->name, "prune") == 0 || strcmp(current->name, "verify") == 0 ? 0 : 1;
 
-	IMG_FOR_EACH_OPT(c, argc, argv, opts) {
+	FOR_EACH_OPT(c, argc, argv, "qh", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		default: return img_bad_option(argv, err);
