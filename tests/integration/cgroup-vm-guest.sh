@@ -179,8 +179,10 @@ check_pause_update() {
     local cg n1 n2 n3
     OUT=$WORK/out
     export OUT
-    rm -f "$OUT/n"
-    mkb pause '["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i >/out/n; usleep 50000; done"]' \
+    rm -f "$OUT/n" "$OUT/n.new"
+    # The count is published by rename: a reader (or the freeze) landing
+    # between a truncate and a write would otherwise see an empty file.
+    mkb pause '["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i >/out/n.new; mv /out/n.new /out/n; usleep 50000; done"]' \
         '{"memory": {"limit": 33554432}}' \
         '.mounts += [{"destination": "/out", "type": "bind", "source": $ENV.OUT, "options": ["rbind", "rw"]}]'
     if ! started p1; then
