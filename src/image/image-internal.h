@@ -172,4 +172,19 @@ void descriptor_clear(struct descriptor *d);
 bool platform_matches(const struct image_platform *want, const char *os,
 		      const char *arch, const char *variant);
 
+/* ---- progress (image/progress.c) ----------------------------------------- */
+
+/* Layers are named by their index in the manifest. */
+struct progress;
+struct progress *progress_new(enum image_progress mode, FILE *f);
+void progress_layer_begin(struct progress *p, size_t i, const struct descriptor *d,
+			  const char *diff_id);
+/* Bytes of layer i's blob received so far. */
+void progress_layer_bytes(struct progress *p, size_t i, uint64_t bytes);
+/* status: "exists" (already in the store) or "unpacked". */
+void progress_layer_end(struct progress *p, size_t i, const char *status, uint64_t bytes,
+			double secs);
+void progress_done(struct progress *p, const char *name, const char *id, const char *manifest);
+void progress_free(struct progress *p);
+
 #endif

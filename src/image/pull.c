@@ -512,49 +512,6 @@ static int docker_archive_manifest(struct source *src, char **manifest, size_t *
 	return 0;
 }
 
-/* ---- progress --------------------------------------------------------------------- */
-
-struct progress {
-	enum image_progress mode;
-	FILE *f;
-};
-
-static void progress_layer(struct progress *p, const struct descriptor *d, const char *diff_id,
-			   const char *status, uint64_t bytes, double secs)
-{
-	if (p->mode == IMAGE_PROGRESS_QUIET)
-		return;
-	if (p->mode == IMAGE_PROGRESS_JSON) {
-		_cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f}",
-			"event", "layer", "digest", d->digest, "diff_id", diff_id, "status", status,
-			"bytes", (json_int_t)bytes, "size", (json_int_t)d->size, "seconds", secs);
-		_cleanup_free_ char *t = json_dumps(j, JSON_COMPACT);
-
-		fprintf(p->f, "%s\n", t);
-	} else if (strcmp(status, "exists") == 0) {
-		fprintf(p->f, "layer %.19s: already in the store\n", d->digest);
-	} else {
-		fprintf(p->f, "layer %.19s: %s %.1f MB in %.2fs\n", d->digest, status,
-			(double)bytes / 1e6, secs);
-	}
-	fflush(p->f);
-}
-
-static void progress_done(struct progress *p, const char *name, const char *id,
-			  const char *manifest)
-{
-	if (p->mode == IMAGE_PROGRESS_JSON) {
-		_cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "event", "done",
-						     "name", name, "id", id, "manifest", manifest);
-		_cleanup_free_ char *t = json_dumps(j, JSON_COMPACT);
-
-		fprintf(p->f, "%s\n", t);
-	} else if (p->mode == IMAGE_PROGRESS_LINES) {
-		fprintf(p->f, "stored %s\n", name);
-	}
-	fflush(p->f);
-}
-
 /* ---- the pull ---------------------------------------------------------------------- */
 
 struct worker {
@@ -581,7 +538,7 @@ static void notices(struct image_store *s, const struct layer_result *r, const c
 }
 
 static int worker_finish(struct image_store *s, struct worker *w, const struct manifest *m,
-			 char **diff_ids, struct progress *p, struct skiff_error **err)
+			 struct progress *p, struct skiff_error **err)
 {
 	int rc = store_owner_finish(w->pid, w->resultfd, &w->res, sizeof(w->res), err);
 
@@ -590,9 +547,8 @@ static int worker_finish(struct image_store *s, struct worker *w, const struct m
 	if (rc < 0)
 		return -1;
 	notices(s, &w->res, m->layers[w->layer].digest);
-	progress_layer(p, &m->layers[w->layer], diff_ids[w->layer],
-		       w->res.skipped ? "exists" : "unpacked", w->res.read,
-		       (double)(now_ns() - w->start) / 1e9);
+	progress_layer_end(p, w->layer, w->res.skipped ? "exists" : "unpacked", w->res.read,
+			   (double)(now_ns() - w->start) / 1e9);
 	return 0;
 }
 
@@ -609,8 +565,9 @@ static int unpack_layers(struct image_store *s, struct source *src, const struct
 			struct worker *x = &w[running];
 			size_t i = next++;
 
+			progress_layer_begin(p, i, &m->layers[i], c->diff_ids[i]);
 			if (store_has_layer(s, c->diff_ids[i])) {
-				progress_layer(p, &m->layers[i], c->diff_ids[i], "exists", 0, 0);
+				progress_layer_end(p, i, "exists", 0, 0);
 				continue;
 			}
 			memset(x, 0, sizeof(*x));
@@ -639,7 +596,7 @@ static int unpack_layers(struct image_store *s, struct source *src, const struct
 		if (running == 0)
 			break;
 		/* Oldest first: progress lines come in layer order. */
-		if (worker_finish(s, &w[0], m, c->diff_ids, p, rc == 0 ? err : NULL) < 0)
+		if (worker_finish(s, &w[0], m, p, rc == 0 ? err : NULL) < 0)
 			rc = -1;
 		memmove(&w[0], &w[1], (running - 1) * sizeof(w[0]));
 		running--;
@@ -677,8 +634,8 @@ int image_pull(struct image_store *s, const char *source_text,
 	struct descriptor d = { 0 };
 	struct manifest m = { 0 };
 	struct image_config c = { 0 };
-	struct progress p = { o ? o->progress : IMAGE_PROGRESS_LINES,
-			      o && o->progress_out ? o->progress_out : stderr };
+	struct progress *p = progress_new(o ? o->progress : IMAGE_PROGRESS_LINES,
+					  o ? o->progress_out : NULL);
 	_cleanup_free_ char *mdata = NULL, *cdata = NULL, *index_digest = NULL;
 	char **indexes = NULL, **index_data = NULL;
 	size_t *index_len = NULL, n_indexes = 0, mlen = 0, clen = 0;
@@ -756,7 +713,7 @@ int image_pull(struct image_store *s, const char *source_text,
 				d.digest, m.n_layers, m.config.digest, c.n_diff_ids);
 		goto out;
 	}
-	if (unpack_layers(s, &src, &m, &c, &p, err) < 0)
+	if (unpack_layers(s, &src, &m, &c, p, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n_indexes; i++)
 		if (store_put_blob(s, indexes[i], index_data[i], index_len[i], err) < 0)
@@ -767,7 +724,7 @@ int image_pull(struct image_store *s, const char *source_text,
 	/* Last: only now does a name point at the new content. */
 	if (store_tag_set(s, src.name, d.digest, n_indexes ? indexes[0] : NULL, err) < 0)
 		goto out;
-	progress_done(&p, src.name, m.config.digest, d.digest);
+	progress_done(p, src.name, m.config.digest, d.digest);
 	if (name)
 		*name = xstrdup(src.name);
 	rc = 0;
@@ -784,5 +741,6 @@ out:
 	config_clear(&c);
 	image_platform_clear(&plat);
 	source_clear(s, &src);
+	progress_free(p);
 	return rc;
 }
