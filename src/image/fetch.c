@@ -487,7 +487,7 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 		return request(f, x, err);
 	} else {
 		registry_transfer_error(f->r, c == CURLE_WRITE_ERROR ? CURLE_RECV_ERROR : c,
-					x->errbuf, status, what, "blobs", x->d->digest, &retry, err);
+					x->errbuf, status, NULL, "blobs", x->d->digest, &retry, err);
 	}
 	if (!retry || x->attempts == REGISTRY_MAX_RETRIES)
 		return -1;

@@ -33,6 +33,7 @@ struct registry {
 	char *host;                      /* as in the reference: "docker.io" */
 	char *repo;                      /* "library/alpine", or NULL */
 	bool insecure, http;             /* http: plain HTTP answered, HTTPS did not */
+	bool login;                      /* checking credentials for skiff login */
 	char *ca_blob;                   /* system CAs + certs.d, PEM; NULL: defaults */
 	size_t ca_len;
 	char *client_cert, *client_key;
@@ -416,29 +417,34 @@ int registry_transfer_error(struct registry *r, int c, const char *curl_msg, lon
 		return skiff_error_set(err, 0, "image.registry.unreachable",
 				       "cannot reach %s for %s (%s): check the registry's name and "
 				       "port in the reference, the network and the proxy variables",
-				       r->host, what, curl_msg && *curl_msg ? curl_msg :
+				       r->host, what ? what : part, curl_msg && *curl_msg ? curl_msg :
 				       curl_easy_strerror((CURLcode)c));
 	}
+	if (status == 401 && r->login)
+		return skiff_error_set(err, 0, "image.registry.unauthorized",
+				       "%s did not accept these credentials: check the user name "
+				       "and the password", r->host);
 	switch (status) {
 	case 401:
 		return skiff_error_set(err, 0, "image.registry.unauthorized",
-				       "%s: the registry wants credentials that work for %s: run "
-				       "`skiff login %s` (or pass --creds), and check the repository name",
-				       what, part, r->host);
+				       "unauthorized for %s: run `skiff login %s` (or pass --creds "
+				       "USER:PASS); check the repository name too, registries answer "
+				       "401 for repositories that do not exist", part, r->host);
 	case 403:
 		return skiff_error_set(err, 0, "image.registry.denied",
-				       "%s: access to %s is denied for these credentials: check the "
-				       "repository name, or log in as a user who may pull it",
-				       what, part);
+				       "access to %s is denied for these credentials: check the "
+				       "repository name, or log in as a user who may pull it", part);
 	case 404:
 		return skiff_error_set(err, 0, "image.registry.not_found",
-				       "%s: %s does not exist: check the repository name and the "
-				       "%s", what, part, kind && strcmp(kind, "blobs") == 0 ?
-				       "image (the registry lacks a blob of it)" : "tag or digest");
+				       "%s does not exist: %s", part,
+				       kind && strcmp(kind, "blobs") == 0 ?
+				       "the image on the registry is incomplete; push it again" :
+				       "check the repository name and the tag or digest");
 	}
 	*retry = status == 429 || status >= 500;
 	return skiff_error_set(err, 0, "image.registry.http",
-			       "%s: %s answered HTTP %ld for %s: %s", what, r->host, status, part,
+			       "%s answered HTTP %ld for %s%s%s: %s", r->host, status, part,
+			       what ? ", " : "", what ? what : "",
 			       *retry ? "the registry is overloaded or failing; try again later"
 				      : "the registry does not behave as the distribution spec says");
 }
@@ -586,7 +592,7 @@ static int get_url(struct registry *r, const char *url, const char *kind, const 
 				return -1;
 			continue;
 		}
-		registry_transfer_error(r, c, errbuf, x->status, what, kind, ref, &retry, err);
+		registry_transfer_error(r, c, errbuf, x->status, NULL, kind, ref, &retry, err);
 		if (!retry || attempt == REGISTRY_MAX_RETRIES)
 			return -1;
 		attempt++;
@@ -737,6 +743,7 @@ int registry_open(const char *host, const char *repo, const struct registry_opti
 	}
 	r->host = xstrdup(host);
 	r->repo = repo ? xstrdup(repo) : NULL;
+	r->login = login;
 	if (configure(r, o, login, err) < 0)
 		goto fail;
 	/* The probe: which scheme answers, and which challenge applies. */
