@@ -131,6 +131,44 @@ int registry_read_manifest(struct registry *r, const char *ref, const char *want
 	return 0;
 }
 
+int registry_open_image(const struct image_ref *ref, const struct registry_options *o,
+			struct registry **out, char **data, size_t *len, char **digest,
+			struct skiff_error **err)
+{
+	_cleanup_strv_ char **files = settings_default_files();
+	struct registry_settings st = { .insecure = -1 };
+	const char *want = ref->digest ? ref->digest : ref->tag;
+
+	if (settings_load(files, ref->domain, &st, err) < 0)
+		return -1;
+	/* Mirrors first, in order; any failure of one moves on to the next. */
+	for (size_t i = 0; st.mirrors && st.mirrors[i]; i++) {
+		struct skiff_error *e = NULL;
+		struct registry *r = NULL;
+
+		if (registry_open(st.mirrors[i], ref->path, o, false, &r, &e) == 0 &&
+		    registry_read_manifest(r, want, ref->digest, data, len, digest, &e) == 0) {
+			log_debug("%s/%s: from the mirror %s", ref->domain, ref->path, st.mirrors[i]);
+			settings_clear(&st);
+			*out = r;
+			return 0;
+		}
+		log_warning("the mirror %s of %s: %s; trying the next", st.mirrors[i], ref->domain,
+			    e ? e->msg : "failed");
+		skiff_error_free(e);
+		registry_free(r);
+	}
+	settings_clear(&st);
+	if (registry_open(ref->domain, ref->path, o, false, out, err) < 0)
+		return -1;
+	if (registry_read_manifest(*out, want, ref->digest, data, len, digest, err) < 0) {
+		registry_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
 		       const char *what, char **data, size_t *len, struct skiff_error **err)
 {

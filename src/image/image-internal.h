@@ -301,6 +301,11 @@ long registry_backoff_ms(int attempt, int retry_after);
  * computed digest, which must be want_digest when that is given. */
 int registry_read_manifest(struct registry *r, const char *ref, const char *want_digest,
 			   char **data, size_t *len, char **digest, struct skiff_error **err);
+/* Opens the registry of ref (or the first of its mirrors that has the
+ * image) and reads the manifest or index ref names. */
+int registry_open_image(const struct image_ref *ref, const struct registry_options *o,
+			struct registry **out, char **data, size_t *len, char **digest,
+			struct skiff_error **err);
 /* A manifest (what "manifest") or config blob by descriptor, verified. */
 int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
 		       const char *what, char **data, size_t *len, struct skiff_error **err);

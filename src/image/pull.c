@@ -610,18 +610,8 @@ static int unpack_layers(struct image_store *s, struct source *src, const struct
 	return rc;
 }
 
-static int open_source(struct image_store *s, struct source *src,
-		       const struct image_pull_options *o, struct skiff_error **err)
+static int open_source(struct image_store *s, struct source *src, struct skiff_error **err)
 {
-	struct registry_options ro = { .tls_verify = -1 };
-
-	if (o) {
-		ro.authfile = o->authfile;
-		ro.creds = o->creds;
-		ro.cert_dir = o->cert_dir;
-		ro.tls_verify = o->tls_verify == IMAGE_TLS_VERIFY ? 1
-				: o->tls_verify == IMAGE_TLS_NO_VERIFY ? 0 : -1;
-	}
 	switch (src->src.transport) {
 	case IMAGE_TRANSPORT_OCI:
 		src->dirfd = open(src->src.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -636,13 +626,14 @@ static int open_source(struct image_store *s, struct source *src,
 		break;
 	}
 	src->name = image_ref_string(&src->src.ref);
-	return registry_open(src->src.ref.domain, src->src.ref.path, &ro, false, &src->reg, err);
+	return 0;
 }
 
 int image_pull(struct image_store *s, const char *source_text,
 	       const struct image_pull_options *o, char **name, struct skiff_error **err)
 {
 	struct source src = { .dirfd = -1 };
+	struct registry_options ro = { .tls_verify = -1 };
 	struct image_platform plat = { 0 };
 	struct descriptor d = { 0 };
 	struct manifest m = { 0 };
@@ -657,14 +648,18 @@ int image_pull(struct image_store *s, const char *source_text,
 	if (image_source_parse(source_text, &src.src, err) < 0 ||
 	    image_platform_parse(o ? o->platform : NULL, &plat, err) < 0)
 		goto out;
-	if (open_source(s, &src, o, err) < 0)
+	if (o) {
+		ro.authfile = o->authfile;
+		ro.creds = o->creds;
+		ro.cert_dir = o->cert_dir;
+		ro.tls_verify = o->tls_verify == IMAGE_TLS_VERIFY ? 1
+				: o->tls_verify == IMAGE_TLS_NO_VERIFY ? 0 : -1;
+	}
+	if (open_source(s, &src, err) < 0)
 		goto out;
 
-	if (src.reg) {
-		const struct image_ref *ref = &src.src.ref;
-
-		if (registry_read_manifest(src.reg, ref->digest ? ref->digest : ref->tag,
-					   ref->digest, &mdata, &mlen, &d.digest, err) < 0)
+	if (src.src.transport == IMAGE_TRANSPORT_DOCKER) {
+		if (registry_open_image(&src.src.ref, &ro, &src.reg, &mdata, &mlen, &d.digest, err) < 0)
 			goto out;
 		d.size = mlen;
 	}
