@@ -9,12 +9,19 @@
  * specific key wins) or a URL ("https://index.docker.io/v1/", which old
  * Docker versions wrote).  Credential helpers (credHelpers, credsStore) are
  * not run: skiff does not execute programs named by a config file, and
- * says so once.  No password or token ever goes into a message. */
+ * says so once.  No password or token ever goes into a message.
+ *
+ * Also here: reading the registry's side of the dance, WWW-Authenticate
+ * challenges and Retry-After. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "image/image-internal.h"
 
@@ -353,6 +360,145 @@ int auth_file_update(const char *file, const char *host, const char *auth, bool 
 	}
 	explicit_bzero(out, strlen(out));
 	return 0;
+}
+
+/* ---- challenges and Retry-After ---------------------------------------------------- */
+
+void auth_challenge_clear(struct auth_challenge *c)
+{
+	free(c->scheme);
+	free(c->realm);
+	free(c->service);
+	free(c->scope);
+	memset(c, 0, sizeof(*c));
+}
+
+/* One token or quoted-string (RFC 9110 5.6.4) at *p; NULL when malformed. */
+static char *http_value(const char **p)
+{
+	const char *s = *p;
+	char *out, *o;
+
+	if (*s != '"') {
+		size_t n = strcspn(s, ", \t");
+
+		*p = s + n;
+		return image_strndup(s, n);
+	}
+	o = out = xmalloc(strlen(s));
+	for (s++; *s && *s != '"'; s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		*o++ = *s;
+	}
+	*o = '\0';
+	if (*s != '"') {
+		free(out);
+		return NULL;
+	}
+	*p = s + 1;
+	return out;
+}
+
+/* Bearer realm="https://auth.docker.io/token",service="registry.docker.io",
+ * Basic realm="x": several challenges in one header, parameters separated
+ * by commas that may also appear inside quoted values. */
+int www_authenticate_parse(const char *value, struct auth_challenge *out)
+{
+	struct auth_challenge cur = { 0 }, basic = { 0 };
+	const char *p = value;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	while (*p) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		n = strcspn(p, " \t,=");
+		if (p[n] == '=') {
+			/* a parameter of the current challenge */
+			_cleanup_free_ char *name = image_strndup(p, n);
+			char *v;
+
+			p += n + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			v = http_value(&p);
+			if (v == NULL || cur.scheme == NULL) {
+				free(v);
+				goto out;
+			}
+			if (strcasecmp(name, "realm") == 0) {
+				free(cur.realm);
+				cur.realm = v;
+			} else if (strcasecmp(name, "service") == 0) {
+				free(cur.service);
+				cur.service = v;
+			} else if (strcasecmp(name, "scope") == 0) {
+				free(cur.scope);
+				cur.scope = v;
+			} else {
+				free(v);
+			}
+			continue;
+		}
+		/* a new scheme: keep what the last one was */
+		if (cur.scheme && strcmp(cur.scheme, "bearer") == 0 && out->scheme == NULL)
+			*out = cur;
+		else if (cur.scheme && strcmp(cur.scheme, "basic") == 0 && basic.scheme == NULL)
+			basic = cur;
+		else
+			auth_challenge_clear(&cur);
+		memset(&cur, 0, sizeof(cur));
+		cur.scheme = image_strndup(p, n);
+		for (char *c = cur.scheme; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		p += n;
+	}
+	if (cur.scheme && strcmp(cur.scheme, "bearer") == 0 && out->scheme == NULL)
+		*out = cur;
+	else if (cur.scheme && strcmp(cur.scheme, "basic") == 0 && basic.scheme == NULL)
+		basic = cur;
+	else
+		auth_challenge_clear(&cur);
+	memset(&cur, 0, sizeof(cur));
+	if (out->scheme && out->realm == NULL)
+		auth_challenge_clear(out);
+	if (out->scheme == NULL && basic.scheme) {
+		*out = basic;
+		memset(&basic, 0, sizeof(basic));
+	}
+	rc = out->scheme ? 0 : -1;
+out:
+	auth_challenge_clear(&cur);
+	auth_challenge_clear(&basic);
+	if (rc < 0)
+		auth_challenge_clear(out);
+	return rc;
+}
+
+int retry_after_parse(const char *value, long now)
+{
+	int64_t secs;
+
+	if (value == NULL)
+		return -1;
+	while (*value == ' ')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		if (parse_int64(value, 0, INT64_MAX, &secs) < 0)
+			return -1;
+	} else {
+		time_t t = curl_getdate(value, NULL);
+
+		if (t == -1)
+			return -1;
+		secs = t > now ? t - now : 0;
+	}
+	return secs > REGISTRY_RETRY_AFTER_MAX ? REGISTRY_RETRY_AFTER_MAX : (int)secs;
 }
 
 /* ---- login and logout ------------------------------------------------------------ */
