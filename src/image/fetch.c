@@ -237,7 +237,6 @@ static void keep_partial(struct fetch *f, struct xfer *x, const char *data, size
 	}
 }
 
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 {
 	struct xfer *x = data;
@@ -285,14 +284,29 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	}
 	keep_partial(x->f, x, ptr, len);
 	x->have += len;
-	/* What the pipe does not take now waits in pend (at most one chunk). */
-	x->pend = xrealloc(x->pend, len);
-	memcpy(x->pend, ptr, len);
-	x->pend_len = len;
-	x->pend_off = 0;
-	if (!flush_pending(x) && x->worker_gone)
-		return 0;
 	progress_layer_bytes(x->f->p, x->layer, x->have);
+	while (len > 0) {
+		ssize_t w = write(x->wfd, ptr, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w < 0) {
+			x->worker_gone = true;
+			return 0;
+		}
+		ptr += w;
+		len -= (size_t)w;
+		x->fed += (uint64_t)w;
+	}
+	/* What the pipe does not take now waits in pend (at most one chunk). */
+	if (len > 0) {
+		x->pend = xrealloc(x->pend, len);
+		memcpy(x->pend, ptr, len);
+		x->pend_len = len;
+		x->pend_off = 0;
+	}
 	return all;
 }
 
