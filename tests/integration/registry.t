@@ -330,6 +330,15 @@ check_htpasswd() {
     is "$status" 0 "a pull with --debug --log succeeds"
     no_secret "no secret in the --debug output" "$out$err"
     no_secret "no secret in the --log file" "$(cat "$MODE_DIR/auth/skiff.log" 2>/dev/null)"
+
+    # --password-stdin: the password comes on stdin (from a file root
+    # opens, so that it is on no command line).
+    rm -f "$A"
+    printf '%s\n' "$PASSWORD" >"$TEST_TMP/password" && chmod 0600 "$TEST_TMP/password"
+    skargv
+    capture bash -c 'exec "$@" <"$0"' "$TEST_TMP/password" "${SK_ARGV[@]}" login -u "$USER_NAME" --password-stdin "$H"
+    is "$out" "Login Succeeded" "login --password-stdin"
+    is "$(auth_entry "$A" "$H")" "$CREDS_B64" "it stores the password read from stdin"
     SKENV=()
 
     # The default path when REGISTRY_AUTH_FILE is unset.
@@ -577,16 +586,13 @@ run_mode() {
     mkdir -p "$MODE_DIR/home" "$MODE_DIR/config" "$MODE_DIR/run" "$MODE_DIR/stores"
     chmod 0700 "$MODE_DIR/run"
     mine "$MODE_DIR/home" "$MODE_DIR/config" "$MODE_DIR/run" "$MODE_DIR/stores"
-    check_http
-    check_multiarch
-    check_not_found
-    check_tls
-    check_htpasswd
-    check_token
-    check_faults
-    check_concurrent
-    check_mirrors
-    check_kill
+    local c t
+    for c in check_http check_multiarch check_not_found check_tls check_htpasswd check_token \
+        check_faults check_concurrent check_mirrors check_kill; do
+        t=$SECONDS
+        $c
+        diag "$MODE: $c took $((SECONDS - t)) s"
+    done
 }
 
 for_each_mode run_mode
