@@ -91,10 +91,18 @@ static inline void image_store_closep(struct image_store **s)
 enum image_progress { IMAGE_PROGRESS_LINES, IMAGE_PROGRESS_QUIET,
 		      IMAGE_PROGRESS_JSON };
 
+/* --tls-verify: as the settings say (loopback insecure), true, false. */
+enum image_tls_verify { IMAGE_TLS_DEFAULT, IMAGE_TLS_VERIFY, IMAGE_TLS_NO_VERIFY };
+
 struct image_pull_options {
 	const char *platform;            /* "os/arch[/variant]" or NULL */
 	enum image_progress progress;
 	FILE *progress_out;              /* stderr when NULL */
+	/* registries only (docker://) */
+	const char *authfile;            /* --authfile, else the default files */
+	const char *creds;               /* --creds USER:PASS, instead of auth files */
+	const char *cert_dir;            /* --cert-dir: CA certificates (*.crt) */
+	enum image_tls_verify tls_verify;
 };
 
 /* Pulls SOURCE into the store and tags it; *name gets the stored name
@@ -102,6 +110,23 @@ struct image_pull_options {
 int image_pull(struct image_store *s, const char *source,
 	       const struct image_pull_options *o, char **name,
 	       struct skiff_error **err);
+
+/* ---- registry logins (image/auth.c) ------------------------------------- */
+
+struct image_login_options {
+	const char *authfile;            /* --authfile, else the default file */
+	const char *cert_dir;
+	enum image_tls_verify tls_verify;
+};
+
+/* Checks USER and PASS against REGISTRY's /v2/ (through its token server
+ * when it asks for Bearer), then stores them in the auth file. */
+int image_login(const char *registry, const char *user, const char *pass,
+		const struct image_login_options *o, struct skiff_error **err);
+/* Removes REGISTRY's credentials (every registry's when all); *file gets
+ * the auth file (caller frees).  image.auth.not_logged_in when none. */
+int image_logout(const char *registry, bool all, const char *authfile, char **file,
+		 struct skiff_error **err);
 
 /* ---- what the store holds (image/images.c) ------------------------------- */
 

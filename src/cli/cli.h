@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include <skiff/error.h>
+#include <skiff/image.h>
 #include <skiff/util.h>
 
 /* runc's global options, which come before the command. */
@@ -30,6 +31,15 @@ int oci_main(int argc, char **argv);
 bool image_cli_handles(const char *cmd);
 void image_cli_usage(FILE *f);
 int image_cli_main(int argc, char **argv);
+
+/* ---- registry options (image.c) and login/logout (login.c) ---- */
+
+int cli_tls_verify(const char *arg, enum image_tls_verify *out, struct skiff_error **err);
+int cli_creds(const char *arg, char **out, struct skiff_error **err);
+/* Reads a password from the terminal without echo (or a line of stdin). */
+int cli_read_password(const char *user, char **out, struct skiff_error **err);
+int cli_cmd_login(int argc, char **argv, struct skiff_error **err);
+int cli_cmd_logout(int argc, char **argv, struct skiff_error **err);
 
 /* ---- helpers of the runtime face's commands (oci.c) ---- */
 

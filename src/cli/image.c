@@ -20,7 +20,8 @@ struct image_cmd {
 	const char *usage;
 };
 
-enum { OPT_STORE = 1000, OPT_PLATFORM, OPT_PROGRESS, OPT_FORMAT, OPT_QUIET, OPT_HELP };
+enum { OPT_STORE = 1000, OPT_PLATFORM, OPT_PROGRESS, OPT_FORMAT, OPT_QUIET, OPT_HELP,
+       OPT_AUTHFILE, OPT_CREDS, OPT_CERT_DIR, OPT_TLS_VERIFY };
 
 static const struct image_cmd *current;
 
@@ -47,6 +48,36 @@ static int img_bad_option(char **argv, struct skiff_error **err)
 	return usage_error(err, what);
 }
 
+int cli_tls_verify(const char *arg, enum image_tls_verify *out, struct skiff_error **err)
+{
+	if (arg == NULL || strcmp(arg, "true") == 0)
+		*out = IMAGE_TLS_VERIFY;
+	else if (strcmp(arg, "false") == 0)
+		*out = IMAGE_TLS_NO_VERIFY;
+	else
+		return skiff_error_set(err, 0, "cli.usage", "--tls-verify takes true or false, not "
+				       "\"%s\"", arg);
+	return 0;
+}
+
+/* USER:PASS as given; USER alone asks for the password on the terminal. */
+int cli_creds(const char *arg, char **out, struct skiff_error **err)
+{
+	_cleanup_free_ char *pass = NULL;
+
+	if (arg[0] == '\0' || arg[0] == ':')
+		return skiff_error_set(err, 0, "cli.usage", "--creds takes USER[:PASSWORD]");
+	if (strchr(arg, ':')) {
+		*out = xstrdup(arg);
+		return 0;
+	}
+	if (cli_read_password(arg, &pass, err) < 0)
+		return -1;
+	*out = xasprintf("%s:%s", arg, pass);
+	explicit_bzero(pass, strlen(pass));
+	return 0;
+}
+
 static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 {
 	static const struct option opts[] = {
@@ -54,10 +85,14 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		{ "creds", required_argument, NULL, OPT_CREDS },
+		{ "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+		{ "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_store_ struct image_store *s = NULL;
-	_cleanup_free_ char *name = NULL;
+	_cleanup_free_ char *name = NULL, *creds = NULL;
 	struct image_pull_options o = { 0 };
 	const char *store = NULL;
 	int c;
@@ -74,6 +109,19 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 				o.progress = IMAGE_PROGRESS_LINES;
 			else
 				return usage_error(err, "--progress takes json or lines");
+			break;
+		case OPT_AUTHFILE: o.authfile = optarg; break;
+		case OPT_CREDS:
+			free(creds);
+			creds = NULL;
+			if (cli_creds(optarg, &creds, err) < 0)
+				return -1;
+			o.creds = creds;
+			break;
+		case OPT_CERT_DIR: o.cert_dir = optarg; break;
+		case OPT_TLS_VERIFY:
+			if (cli_tls_verify(optarg, &o.tls_verify, err) < 0)
+				return -1;
 			break;
 		default: return img_bad_option(argv, err);
 		}
@@ -236,8 +284,12 @@ static int cmd_verify(int argc, char **argv, struct skiff_error **err)
 }
 
 static const struct image_cmd commands[] = {
-	{ "pull", cmd_pull, "pull [--store DIR] [--platform OS/ARCH[/VARIANT]] [--quiet] "
-	  "[--progress=json] IMAGE" },
+	{ "pull", cmd_pull, "pull [--store DIR] [--platform OS/ARCH[/VARIANT]] [-q|--quiet] "
+	  "[--progress=lines|json] [--authfile FILE] [--creds USER[:PASS]] [--cert-dir DIR] "
+	  "[--tls-verify=true|false] [docker://]IMAGE" },
+	{ "login", cli_cmd_login, "login [--authfile FILE] [-u|--username USER] "
+	  "[-p|--password PASS | --password-stdin] [--cert-dir DIR] [--tls-verify=BOOL] REGISTRY" },
+	{ "logout", cli_cmd_logout, "logout [--authfile FILE] [-a|--all] [REGISTRY]" },
 	{ "images", cmd_images, "images [--store DIR] [--format table|json] [--quiet]" },
 	{ "inspect", cmd_inspect, "inspect [--store DIR] IMAGE" },
 	{ "rmi", cmd_rmi, "rmi [--store DIR] IMAGE" },

@@ -73,6 +73,8 @@ struct image_store {
 int store_lock_exclusive(struct image_store *s, struct skiff_error **err);
 /* An exclusive lock on locks/NAME; returns the fd holding it. */
 int store_lock_entry(struct image_store *s, const char *name, struct skiff_error **err);
+/* The same without waiting: -1 with errno EWOULDBLOCK when it is held. */
+int store_try_lock_entry(struct image_store *s, const char *name);
 
 bool store_has_blob(struct image_store *s, const char *digest);
 bool store_has_layer(struct image_store *s, const char *diff_id);
@@ -186,5 +188,131 @@ void progress_layer_end(struct progress *p, size_t i, const char *status, uint64
 			double secs);
 void progress_done(struct progress *p, const char *name, const char *id, const char *manifest);
 void progress_free(struct progress *p);
+
+/* ---- registry settings (image/settings.c) -------------------------------- */
+
+struct registry_settings {
+	int insecure;                    /* -1 unset, 0, 1 */
+	char *ca_dir;
+	char **mirrors;                  /* NULL or NULL-terminated */
+};
+
+/* /etc/skiff/config.json, then the user's (caller frees with strv_free). */
+char **settings_default_files(void);
+/* What FILES say about HOST[:PORT], later files winning per key;
+ * image.settings.invalid names the file and key of a bad value. */
+int settings_load(char *const *files, const char *host, struct registry_settings *st,
+		  struct skiff_error **err);
+void settings_clear(struct registry_settings *st);
+bool host_is_loopback(const char *hostport);
+/* tls_verify: -1 not given, 0 --tls-verify=false, 1 --tls-verify=true. */
+bool settings_insecure(const struct registry_settings *st, const char *hostport,
+		       int tls_verify);
+/* The first directory that exists of --cert-dir, ca_dir and the certs.d
+ * directories for HOST[:PORT], or NULL. */
+char *certs_dir_find(const char *cert_dir, const char *ca_dir, const char *hostport);
+
+/* ---- credentials (image/auth.c) ------------------------------------------ */
+
+struct registry_creds {
+	char *user, *pass;
+};
+
+char *base64_encode(const void *data, size_t len);
+/* Strict standard base64; -1 on any bad character or length. */
+int base64_decode(const char *in, char **out, size_t *len);
+/* "USER:PASS" (the password may hold ':'); -1 without a user. */
+int creds_parse(const char *userpass, struct registry_creds *c);
+void registry_creds_clear(struct registry_creds *c);
+/* The auth files to read, in order (caller frees with strv_free). */
+char **auth_read_files(const char *authfile);
+/* The auth file login and logout write (caller frees). */
+char *auth_write_file(const char *authfile);
+/* Credentials for HOST (and REPO, may be NULL) from the first of FILES with
+ * an entry; *found false when none has one. */
+int auth_lookup(char *const *files, const char *host, const char *repo,
+		struct registry_creds *out, bool *found, struct skiff_error **err);
+/* Sets HOST's entry to AUTH (base64 of USER:PASS), or removes it (every
+ * entry when all) when AUTH is NULL; the file is replaced atomically, 0600. */
+int auth_file_update(const char *file, const char *host, const char *auth, bool all,
+		     bool *removed, struct skiff_error **err);
+
+/* ---- the registry client (image/registry.c) ------------------------------ */
+
+#define REGISTRY_MAX_RETRIES 4
+#define REGISTRY_RETRY_AFTER_MAX 10
+
+struct registry_options {
+	const char *authfile;            /* --authfile */
+	const char *creds;               /* --creds USER[:PASS] */
+	const char *cert_dir;            /* --cert-dir */
+	int tls_verify;                  /* -1 default, 0, 1 */
+};
+
+struct auth_challenge {
+	char *scheme;                    /* "bearer" or "basic" (lower case) */
+	char *realm, *service, *scope;
+};
+
+struct registry;
+
+/* Parses a WWW-Authenticate value: the Bearer challenge if there is one,
+ * else the Basic one.  -1 when neither can be read. */
+int www_authenticate_parse(const char *value, struct auth_challenge *c);
+void auth_challenge_clear(struct auth_challenge *c);
+/* Seconds to wait for a Retry-After value (delta or HTTP date) at time
+ * now, capped at REGISTRY_RETRY_AFTER_MAX; -1 when it cannot be read. */
+int retry_after_parse(const char *value, long now);
+/* "SCHEME://ENDPOINT/v2/REPO/KIND/REF"; the endpoint of docker.io is
+ * registry-1.docker.io. */
+char *registry_url_build(bool http, const char *host, const char *repo,
+			 const char *kind, const char *ref);
+const char *registry_endpoint(const char *host);
+
+/* Connects to HOST (settings, certificates, credentials, the /v2/ probe
+ * that finds the scheme and the auth challenge).  repo may be NULL (login:
+ * the credentials themselves are checked). */
+int registry_open(const char *host, const char *repo, const struct registry_options *o,
+		  bool login, struct registry **out, struct skiff_error **err);
+void registry_free(struct registry *r);
+const char *registry_host(const struct registry *r);
+/* GETs KIND/REF of the repository (bounded by max while receiving), with
+ * auth, retries and the error ids of docs/errors.md; checks the status. */
+int registry_get(struct registry *r, const char *kind, const char *ref,
+		 const char *accept, size_t max, char **body, size_t *len,
+		 char **content_type, struct skiff_error **err);
+
+/* For the parallel blob fetch (image/fetch.c). */
+void *registry_easy(struct registry *r, const char *kind, const char *ref,
+		    void **headers, struct skiff_error **err);
+/* After a 401 of a blob: a new token (once per call of the caller). */
+int registry_reauthorize(struct registry *r, struct skiff_error **err);
+/* The error for a failed transfer (curl code, HTTP status); true in
+ * *retry when another attempt may succeed. */
+int registry_transfer_error(struct registry *r, int curl_code, const char *curl_msg,
+			    long status, const char *what, const char *kind, const char *ref,
+			    bool *retry, struct skiff_error **err);
+/* Milliseconds to wait before retry number attempt (from 1). */
+long registry_backoff_ms(int attempt, int retry_after);
+
+/* ---- fetching from a registry (image/fetch.c) ---------------------------- */
+
+/* The manifest or index REF (tag or digest) names; *digest gets its
+ * computed digest, which must be want_digest when that is given. */
+int registry_read_manifest(struct registry *r, const char *ref, const char *want_digest,
+			   char **data, size_t *len, char **digest, struct skiff_error **err);
+/* Opens the registry of ref (or the first of its mirrors that has the
+ * image) and reads the manifest or index ref names. */
+int registry_open_image(const struct image_ref *ref, const struct registry_options *o,
+			struct registry **out, char **data, size_t *len, char **digest,
+			struct skiff_error **err);
+/* A manifest (what "manifest") or config blob by descriptor, verified. */
+int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
+		       const char *what, char **data, size_t *len, struct skiff_error **err);
+
+/* Streams the missing layers of m from the registry into unpack workers,
+ * several at once, resuming from and keeping partial downloads in tmp/. */
+int fetch_layers(struct image_store *s, struct registry *r, const struct manifest *m,
+		 const struct image_config *c, struct progress *p, struct skiff_error **err);
 
 #endif

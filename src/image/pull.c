@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Pulling from local sources: an OCI image layout (oci:DIR[:REF]), an
- * archive of one (oci-archive:FILE[:REF]), and `docker save` archives
- * (docker-archive:FILE[:REF]).
+/* Pulling: from a registry (docker://REF, or a bare REF; image/registry.c
+ * and image/fetch.c do the talking), and from local sources: an OCI image
+ * layout (oci:DIR[:REF]), an archive of one (oci-archive:FILE[:REF]), and
+ * `docker save` archives (docker-archive:FILE[:REF]).  The resolution
+ * below is the same for all of them.
  *
  *   resolve the descriptor (index.json -> nested indexes -> the manifest
  *   for the platform) -> verify manifest and config -> unpack the layers
@@ -35,6 +37,7 @@ struct source {
 	char **blob_digests, **blob_paths;
 	size_t n_blobs;
 	char *name;                      /* the name to store the image under */
+	struct registry *reg;            /* docker:// */
 };
 
 static void source_clear(struct image_store *s, struct source *src)
@@ -52,6 +55,7 @@ static void source_clear(struct image_store *s, struct source *src)
 	free(src->blob_digests);
 	free(src->blob_paths);
 	free(src->name);
+	registry_free(src->reg);
 	image_source_clear(&src->src);
 }
 
@@ -94,6 +98,8 @@ static int read_blob(struct source *src, const struct descriptor *d, size_t max,
 	char pbuf[32];
 	size_t n;
 
+	if (src->reg)
+		return registry_read_blob(src->reg, d, max, what, data, len, err);
 	if (d->size > max)
 		return skiff_error_set(err, 0, "image.manifest.too_big",
 				       "%s %s is %llu bytes, more than the %zu skiff accepts",
@@ -619,17 +625,15 @@ static int open_source(struct image_store *s, struct source *src, struct skiff_e
 	case IMAGE_TRANSPORT_DOCKER:
 		break;
 	}
-	return skiff_error_set(err, 0, "image.registry.unsupported",
-			       "pulling %s/%s from a registry is not implemented yet: use "
-			       "oci:DIR, oci-archive:FILE or docker-archive:FILE (skopeo copy "
-			       "docker://… oci:DIR makes a layout)", src->src.ref.domain,
-			       src->src.ref.path);
+	src->name = image_ref_string(&src->src.ref);
+	return 0;
 }
 
 int image_pull(struct image_store *s, const char *source_text,
 	       const struct image_pull_options *o, char **name, struct skiff_error **err)
 {
 	struct source src = { .dirfd = -1 };
+	struct registry_options ro = { .tls_verify = -1 };
 	struct image_platform plat = { 0 };
 	struct descriptor d = { 0 };
 	struct manifest m = { 0 };
@@ -644,16 +648,28 @@ int image_pull(struct image_store *s, const char *source_text,
 	if (image_source_parse(source_text, &src.src, err) < 0 ||
 	    image_platform_parse(o ? o->platform : NULL, &plat, err) < 0)
 		goto out;
+	if (o) {
+		ro.authfile = o->authfile;
+		ro.creds = o->creds;
+		ro.cert_dir = o->cert_dir;
+		ro.tls_verify = o->tls_verify == IMAGE_TLS_VERIFY ? 1
+				: o->tls_verify == IMAGE_TLS_NO_VERIFY ? 0 : -1;
+	}
 	if (open_source(s, &src, err) < 0)
 		goto out;
 
+	if (src.src.transport == IMAGE_TRANSPORT_DOCKER) {
+		if (registry_open_image(&src.src.ref, &ro, &src.reg, &mdata, &mlen, &d.digest, err) < 0)
+			goto out;
+		d.size = mlen;
+	}
 	if (src.src.transport == IMAGE_TRANSPORT_DOCKER_ARCHIVE) {
 		if (docker_archive_manifest(&src, &mdata, &mlen, err) < 0)
 			goto out;
 		d.digest = digest_buffer(mdata, mlen);
 		d.size = mlen;
 	} else {
-		if (layout_top(&src, &plat, &d, err) < 0)
+		if (src.reg == NULL && layout_top(&src, &plat, &d, err) < 0)
 			goto out;
 		if (src.name == NULL)
 			src.name = local_name(src.src.path, src.src.local_ref);
@@ -663,7 +679,9 @@ int image_pull(struct image_store *s, const char *source_text,
 			enum manifest_kind kind;
 			struct descriptor next = { 0 };
 
-			if (read_blob(&src, &d, IMAGE_MANIFEST_MAX, "manifest", &mdata, &mlen, err) < 0 ||
+			/* A registry's first manifest came by tag, not by descriptor. */
+			if ((mdata == NULL &&
+			     read_blob(&src, &d, IMAGE_MANIFEST_MAX, "manifest", &mdata, &mlen, err) < 0) ||
 			    manifest_kind(mdata, mlen, what, &kind, err) < 0)
 				goto out;
 			if (kind == MANIFEST_IMAGE)
@@ -713,7 +731,8 @@ int image_pull(struct image_store *s, const char *source_text,
 				d.digest, m.n_layers, m.config.digest, c.n_diff_ids);
 		goto out;
 	}
-	if (unpack_layers(s, &src, &m, &c, p, err) < 0)
+	if (src.reg ? fetch_layers(s, src.reg, &m, &c, p, err) < 0
+		    : unpack_layers(s, &src, &m, &c, p, err) < 0)
 		goto out;
 	for (size_t i = 0; i < n_indexes; i++)
 		if (store_put_blob(s, indexes[i], index_data[i], index_len[i], err) < 0)

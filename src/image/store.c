@@ -227,6 +227,20 @@ int store_lock_entry(struct image_store *s, const char *name, struct skiff_error
 	return steal_fd(&fd);
 }
 
+int store_try_lock_entry(struct image_store *s, const char *name)
+{
+	_cleanup_free_ char *path = xasprintf(STORE_LOCKS "/%s", name);
+	_cleanup_close_ int fd = openat(s->dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+					0600);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		if (errno != EINTR)
+			return -1;
+	return steal_fd(&fd);
+}
+
 char *store_tmp_name(const char *what)
 {
 	uint64_t r = 0;

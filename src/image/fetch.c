@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Fetching layers from a registry: several at once with libcurl's multi
+ * interface, each streamed straight into its unpack worker.
+ *
+ *   network -> (partial file in tmp/) -> pipe -> worker: digest, decompress,
+ *                                                 diff_id, unpack, commit
+ *
+ * The worker (image/unpack.c) reads the blob from the read end of a pipe;
+ * this loop writes what libcurl receives into the write end, without
+ * blocking: when the pipe is full, the transfer is paused
+ * (CURL_WRITEFUNC_PAUSE) and the pipe is polled next to libcurl's sockets
+ * (curl_multi_poll's extra fds) until the worker has caught up.  No
+ * compressed copy is kept in the store; what arrives is also appended to a
+ * partial file, tmp/partial-HEX, so that a cut transfer continues with
+ * "Range: bytes=N-" in this pull and in the next one.  The partial goes
+ * away once the layer is committed, and when its content proved bad. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "image/image-internal.h"
+
+#define FETCH_PARALLEL 4
+#define FETCH_PIPE_SIZE (1 << 20)
+#define FEED_CHUNK (128 * 1024)
+
+enum xstate {
+	X_FEED,                          /* writing the partial file to the worker */
+	X_RUN,                           /* a transfer is in the multi handle */
+	X_WAIT_RETRY,                    /* waiting for retry_at */
+	X_CLOSE,                         /* all bytes received: flush, then EOF */
+	X_RESULT,                        /* waiting for the worker's result */
+};
+
+struct fetch;
+
+struct xfer {
+	struct fetch *f;
+	size_t layer;
+	const struct descriptor *d;
+	enum xstate state;
+	/* the worker */
+	pid_t pid;
+	int resultfd, wfd;
+	struct layer_job job;
+	struct layer_result res;
+	bool worker_gone;                /* the read end was closed (EPIPE) */
+	/* the partial download */
+	int lockfd, partfd;
+	char *partial;                   /* store-relative path, or NULL */
+	uint64_t part_len;               /* bytes in it when the pull began */
+	uint64_t have;                   /* bytes of the blob accepted */
+	uint64_t fed;                    /* bytes written to the worker */
+	char *pend;                      /* accepted, not yet in the pipe */
+	size_t pend_len, pend_off;
+	/* the transfer */
+	CURL *h;
+	void *hdrs;
+	bool paused, status_known, too_long, bad_range;
+	long status;
+	uint64_t skip;                   /* bytes of a 200 answer to a Range to drop */
+	char *retry_after, *content_range;
+	int attempts;
+	bool reauthorized;
+	uint64_t retry_at;
+	char errbuf[CURL_ERROR_SIZE];
+	uint64_t start;
+};
+
+struct fetch {
+	struct image_store *s;
+	struct registry *r;
+	const struct manifest *m;
+	const struct image_config *c;
+	struct progress *p;
+	CURLM *multi;
+	struct xfer *x;
+	size_t n;
+};
+
+struct unpack_arg {
+	struct layer_job *job;
+	int *close_fds;
+	size_t n_close;
+};
+
+/* Runs in the forked worker: the write ends of every pipe (its own too,
+ * or it would never see EOF) and the other transfers' files are the
+ * parent's, not its. */
+static int unpack_in_worker(struct image_store *s, void *arg, void *out,
+			    struct skiff_error **err)
+{
+	struct unpack_arg *a = arg;
+
+	for (size_t i = 0; i < a->n_close; i++)
+		close(a->close_fds[i]);
+	return layer_unpack(s, a->job, out, err);
+}
+
+/* ---- manifests and configs --------------------------------------------------------- */
+
+#define MANIFEST_ACCEPT "application/vnd.oci.image.index.v1+json, " \
+	"application/vnd.oci.image.manifest.v1+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json, " \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+int registry_read_manifest(struct registry *r, const char *ref, const char *want_digest,
+			   char **data, size_t *len, char **digest, struct skiff_error **err)
+{
+	_cleanup_free_ char *body = NULL, *actual = NULL;
+	size_t n;
+
+	if (registry_get(r, "manifests", ref, MANIFEST_ACCEPT, IMAGE_MANIFEST_MAX, &body, &n,
+			 NULL, err) < 0)
+		return -1;
+	/* What is stored is what we computed, whatever the headers said. */
+	actual = digest_buffer(body, n);
+	if (want_digest && strcmp(actual, want_digest) != 0)
+		return skiff_error_set(err, 0, "image.blob.digest_mismatch",
+				       "the manifest %s from %s has the digest %s: it is corrupt "
+				       "or was tampered with", want_digest, registry_host(r), actual);
+	*data = steal_pointer(&body);
+	*len = n;
+	*digest = steal_pointer(&actual);
+	return 0;
+}
+
+int registry_open_image(const struct image_ref *ref, const struct registry_options *o,
+			struct registry **out, char **data, size_t *len, char **digest,
+			struct skiff_error **err)
+{
+	_cleanup_strv_ char **files = settings_default_files();
+	struct registry_settings st = { .insecure = -1 };
+	const char *want = ref->digest ? ref->digest : ref->tag;
+
+	if (settings_load(files, ref->domain, &st, err) < 0)
+		return -1;
+	/* Mirrors first, in order; any failure of one moves on to the next. */
+	for (size_t i = 0; st.mirrors && st.mirrors[i]; i++) {
+		struct skiff_error *e = NULL;
+		struct registry *r = NULL;
+
+		if (registry_open(st.mirrors[i], ref->path, o, false, &r, &e) == 0 &&
+		    registry_read_manifest(r, want, ref->digest, data, len, digest, &e) == 0) {
+			log_debug("%s/%s: from the mirror %s", ref->domain, ref->path, st.mirrors[i]);
+			settings_clear(&st);
+			*out = r;
+			return 0;
+		}
+		log_warning("the mirror %s of %s: %s; trying the next", st.mirrors[i], ref->domain,
+			    e ? e->msg : "failed");
+		skiff_error_free(e);
+		registry_free(r);
+	}
+	settings_clear(&st);
+	if (registry_open(ref->domain, ref->path, o, false, out, err) < 0)
+		return -1;
+	if (registry_read_manifest(*out, want, ref->digest, data, len, digest, err) < 0) {
+		registry_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
+		       const char *what, char **data, size_t *len, struct skiff_error **err)
+{
+	_cleanup_free_ char *body = NULL, *actual = NULL;
+	bool manifest = strcmp(what, "manifest") == 0;
+	size_t n;
+
+	if (d->size > max)
+		return skiff_error_set(err, 0, "image.manifest.too_big",
+				       "%s %s is %llu bytes, more than the %zu skiff accepts",
+				       what, d->digest, (unsigned long long)d->size, max);
+	if (registry_get(r, manifest ? "manifests" : "blobs", d->digest,
+			 manifest ? MANIFEST_ACCEPT : NULL, max, &body, &n, NULL, err) < 0)
+		return -1;
+	if (n != d->size)
+		return skiff_error_set(err, 0, "image.blob.size_mismatch",
+				       "%s %s from %s has %zu bytes, its descriptor says %llu",
+				       what, d->digest, registry_host(r), n,
+				       (unsigned long long)d->size);
+	actual = digest_buffer(body, n);
+	if (strcmp(actual, d->digest) != 0)
+		return skiff_error_set(err, 0, "image.blob.digest_mismatch",
+				       "%s %s from %s has the digest %s: it is corrupt or was "
+				       "tampered with", what, d->digest, registry_host(r), actual);
+	*data = steal_pointer(&body);
+	*len = n;
+	return 0;
+}
+
+/* ---- moving bytes into the pipe ---------------------------------------------------- */
+
+/* Writes what is pending; false when the pipe is full (or the worker gone). */
+static bool flush_pending(struct xfer *x)
+{
+	while (x->pend_off < x->pend_len) {
+		ssize_t w = write(x->wfd, x->pend + x->pend_off, x->pend_len - x->pend_off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			if (errno != EAGAIN)
+				x->worker_gone = true;
+			return false;
+		}
+		x->pend_off += (size_t)w;
+		x->fed += (uint64_t)w;
+	}
+	x->pend_off = x->pend_len = 0;
+	return true;
+}
+
+static void keep_partial(struct fetch *f, struct xfer *x, const char *data, size_t len)
+{
+	if (x->partfd < 0)
+		return;
+	if (pwrite(x->partfd, data, len, (off_t)x->have) != (ssize_t)len) {
+		/* Best effort: without room for it, the pull goes on without. */
+		log_debug("cannot write %s/%s: %s; no resume for it", f->s->path, x->partial,
+			  strerror(errno));
+		close(x->partfd);
+		x->partfd = -1;
+		unlinkat(f->s->dirfd, x->partial, 0);
+	}
+}
+
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
+{
+	struct xfer *x = data;
+	size_t len = size * nmemb, all = len;
+
+	if (!x->status_known) {
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		x->status_known = true;
+		if (x->status == 200 && x->have > 0) {
+			/* The server ignored the Range: what we have comes again. */
+			log_debug("layer %s: no range support, skipping %llu bytes", x->d->digest,
+				  (unsigned long long)x->have);
+			x->skip = x->have;
+		} else if (x->status == 206) {
+			unsigned long long start = 0;
+
+			if (x->content_range == NULL ||
+			    sscanf(x->content_range, "bytes %llu-", &start) != 1 || start != x->have) {
+				x->bad_range = true;
+				return 0;
+			}
+		}
+	}
+	/* The body of an error answer is not the blob. */
+	if (x->status != 200 && x->status != 206)
+		return all;
+	if (x->pend_len > 0 && !flush_pending(x)) {
+		if (x->worker_gone)
+			return 0;
+		x->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (x->skip > 0) {
+		size_t k = x->skip < len ? (size_t)x->skip : len;
+
+		x->skip -= k;
+		ptr += k;
+		len -= k;
+		if (len == 0)
+			return all;
+	}
+	if (x->have + len > x->d->size) {
+		x->too_long = true;
+		return 0;
+	}
+	keep_partial(x->f, x, ptr, len);
+	x->have += len;
+	/* What the pipe does not take now waits in pend (at most one chunk). */
+	x->pend = xrealloc(x->pend, len);
+	memcpy(x->pend, ptr, len);
+	x->pend_len = len;
+	x->pend_off = 0;
+	if (!flush_pending(x) && x->worker_gone)
+		return 0;
+	progress_layer_bytes(x->f->p, x->layer, x->have);
+	return all;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *data)
+{
+	struct xfer *x = data;
+	char **slot = NULL;
+	size_t k = 0;
+
+	n *= size;
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		free(x->retry_after);
+		free(x->content_range);
+		x->retry_after = x->content_range = NULL;
+		return n;
+	}
+	if (n > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
+		slot = &x->retry_after;
+		k = 12;
+	} else if (n > 14 && strncasecmp(line, "content-range:", 14) == 0) {
+		slot = &x->content_range;
+		k = 14;
+	}
+	if (slot) {
+		const char *v = line + k;
+		size_t m = n - k;
+
+		while (m && *v == ' ') {
+			v++;
+			m--;
+		}
+		while (m && (v[m - 1] == '\r' || v[m - 1] == '\n'))
+			m--;
+		free(*slot);
+		*slot = image_strndup(v, m);
+	}
+	return n;
+}
+
+/* ---- one layer --------------------------------------------------------------------- */
+
+static int request(struct fetch *f, struct xfer *x, struct skiff_error **err)
+{
+	x->h = registry_easy(f->r, "blobs", x->d->digest, &x->hdrs, err);
+	if (x->h == NULL)
+		return -1;
+	x->status_known = x->paused = x->bad_range = false;
+	x->skip = 0;
+	x->status = 0;
+	if (x->have > 0) {
+		char range[32];
+
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)x->have);
+		curl_easy_setopt(x->h, CURLOPT_RANGE, range);
+		log_debug("layer %s: continuing at byte %llu", x->d->digest,
+			  (unsigned long long)x->have);
+	}
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
+	/* Blobs are compressed already; a Content-Encoding would hide the bytes
+	 * the digest is of. */
+	curl_easy_setopt(x->h, CURLOPT_ACCEPT_ENCODING, NULL);
+	x->errbuf[0] = '\0';
+	x->state = X_RUN;
+	curl_multi_add_handle(f->multi, x->h);
+	return 0;
+}
+
+static void drop_handle(struct fetch *f, struct xfer *x)
+{
+	if (x->h == NULL)
+		return;
+	curl_multi_remove_handle(f->multi, x->h);
+	curl_easy_cleanup(x->h);
+	x->h = NULL;
+	for (struct curl_slist *l = x->hdrs; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+}
+
+/* Opens (or starts) the partial download of the blob, when no other pull
+ * is writing it; without the lock the blob is fetched without one. */
+static void open_partial(struct fetch *f, struct xfer *x)
+{
+	_cleanup_free_ char *lock = xasprintf("partial-%s", digest_hex(x->d->digest));
+	struct stat st;
+
+	x->lockfd = store_try_lock_entry(f->s, lock);
+	if (x->lockfd < 0)
+		return;
+	x->partial = xasprintf(STORE_TMP "/partial-%s", digest_hex(x->d->digest));
+	x->partfd = openat(f->s->dirfd, x->partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (x->partfd < 0 || fstat(x->partfd, &st) < 0) {
+		log_debug("no partial download for %s: %s", x->d->digest, strerror(errno));
+		return;
+	}
+	/* Longer than the blob: not ours to trust. */
+	if ((uint64_t)st.st_size > x->d->size && ftruncate(x->partfd, 0) == 0)
+		st.st_size = 0;
+	x->part_len = (uint64_t)st.st_size;
+	x->have = x->part_len;
+	if (x->part_len)
+		log_debug("layer %s: %llu bytes from an earlier pull", x->d->digest,
+			  (unsigned long long)x->part_len);
+}
+
+static void remove_partial(struct fetch *f, struct xfer *x)
+{
+	if (x->partial)
+		unlinkat(f->s->dirfd, x->partial, 0);
+}
+
+static int start(struct fetch *f, struct xfer *x, struct skiff_error **err)
+{
+	int p[2];
+	size_t n = 0;
+	int *fds = xmalloc((3 * f->n + 1) * sizeof(int));
+	struct unpack_arg a;
+
+	x->start = now_ns();
+	open_partial(f, x);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(fds);
+		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
+	}
+	/* A larger pipe: fewer pauses of the transfer. */
+	fcntl(p[1], F_SETPIPE_SZ, FETCH_PIPE_SIZE);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	x->wfd = p[1];
+	x->job.fd = p[0];
+	x->job.digest = x->d->digest;
+	x->job.size = x->d->size;
+	x->job.diff_id = f->c->diff_ids[x->layer];
+	x->job.what = xasprintf("layer %s", x->d->digest);
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->x[i].wfd >= 0)
+			fds[n++] = f->x[i].wfd;
+		if (f->x[i].partfd >= 0)
+			fds[n++] = f->x[i].partfd;
+		if (f->x[i].lockfd >= 0)
+			fds[n++] = f->x[i].lockfd;
+	}
+	a = (struct unpack_arg){ .job = &x->job, .close_fds = fds, .n_close = n };
+	x->pid = store_owner_start(f->s, unpack_in_worker, &a, sizeof(x->res), &x->resultfd, err);
+	free(fds);
+	close(p[0]);
+	x->job.fd = -1;
+	if (x->pid < 0) {
+		close(x->wfd);
+		x->wfd = -1;
+		return -1;
+	}
+	x->state = X_FEED;
+	return 0;
+}
+
+/* The worker's answer; the transfer is over by then. */
+static int finish(struct fetch *f, struct xfer *x, bool transfer_failed, struct skiff_error **err)
+{
+	int rc;
+
+	drop_handle(f, x);
+	if (x->wfd >= 0)
+		close(x->wfd);
+	x->wfd = -1;
+	rc = store_owner_finish(x->pid, x->resultfd, &x->res, sizeof(x->res), err);
+	x->pid = 0;
+	x->resultfd = -1;
+	if (rc < 0 && transfer_failed)
+		return -1;
+	if (rc < 0 || x->res.skipped || x->have == x->d->size) {
+		/* Committed, found done, or proved bad: the partial is of no use. */
+		remove_partial(f, x);
+	}
+	if (rc < 0)
+		return -1;
+	if (x->res.owners_collapsed && !f->s->notice_given) {
+		f->s->notice_given = true;
+		log_warning("no /etc/subuid range (or no newuidmap) for this user: file owners "
+			    "in the image are collapsed to you; ask for a range to keep them");
+	}
+	if (x->res.devices_skipped)
+		log_warning("%s: %u device nodes skipped (a rootless container cannot use them; "
+			    "its /dev is made at run time)", x->d->digest, x->res.devices_skipped);
+	progress_layer_end(f->p, x->layer, x->res.skipped ? "exists" : "unpacked",
+			   x->res.skipped ? 0 : x->d->size, (double)(now_ns() - x->start) / 1e9);
+	return 0;
+}
+
+/* The transfer of x ended with code c. */
+static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct skiff_error **err)
+{
+	_cleanup_free_ char *what = xasprintf("layer %s", x->d->digest);
+	long status = x->status;
+	bool retry = false;
+
+	if (!x->status_known)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	drop_handle(f, x);
+	if (x->too_long)
+		return skiff_error_set(err, 0, "image.blob.size_mismatch",
+				       "%s: %s sends more than the %llu bytes of the manifest's "
+				       "descriptor: the registry or the image is corrupt",
+				       what, registry_host(f->r), (unsigned long long)x->d->size);
+	if (x->worker_gone)
+		return 1;                /* the worker's result tells why */
+	if (c == CURLE_OK && (status == 200 || status == 206) && x->have == x->d->size) {
+		x->state = X_CLOSE;
+		return 0;
+	}
+	if (x->bad_range) {
+		skiff_error_set(err, 0, "image.registry.bad_response",
+				"%s: %s answered a Range request for byte %llu with the range \"%s\"",
+				what, registry_host(f->r), (unsigned long long)x->have,
+				x->content_range ? x->content_range : "");
+		retry = true;
+	} else if (c == CURLE_OK && (status == 200 || status == 206)) {
+		/* Ended early without an error: continue where it stopped. */
+		skiff_error_set(err, 0, "image.registry.unreachable",
+				"%s: the transfer from %s ended after %llu of %llu bytes", what,
+				registry_host(f->r), (unsigned long long)x->have,
+				(unsigned long long)x->d->size);
+		retry = true;
+	} else if (c == CURLE_OK && status == 401 && !x->reauthorized) {
+		x->reauthorized = true;
+		if (registry_reauthorize(f->r, err) < 0)
+			return -1;
+		return request(f, x, err);
+	} else {
+		registry_transfer_error(f->r, c == CURLE_WRITE_ERROR ? CURLE_RECV_ERROR : c,
+					x->errbuf, status, NULL, "blobs", x->d->digest, &retry, err);
+	}
+	if (!retry || x->attempts == REGISTRY_MAX_RETRIES)
+		return -1;
+	x->attempts++;
+	{
+		long ms = registry_backoff_ms(x->attempts, retry_after_parse(x->retry_after, time(NULL)));
+
+		log_debug("%s: retry %d of %d in %ld ms after %llu bytes: %s", what, x->attempts,
+			  REGISTRY_MAX_RETRIES, ms, (unsigned long long)x->have, (*err)->msg);
+		skiff_error_freep(err);
+		x->retry_at = now_ns() + (uint64_t)ms * 1000000ull;
+		x->state = X_WAIT_RETRY;
+	}
+	return 0;
+}
+
+/* Non-blocking progress of x in its state; 1 when its worker ended. */
+static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
+{
+	switch (x->state) {
+	case X_FEED:
+		while (flush_pending(x) && x->fed < x->part_len) {
+			size_t want = x->part_len - x->fed > FEED_CHUNK ? FEED_CHUNK
+								       : (size_t)(x->part_len - x->fed);
+			ssize_t r;
+
+			x->pend = xrealloc(x->pend, want);
+			r = pread(x->partfd, x->pend, want, (off_t)x->fed);
+			if (r <= 0)
+				return skiff_error_set(err, errno, "image.read", "cannot read %s/%s",
+						       f->s->path, x->partial);
+			x->pend_len = (size_t)r;
+			x->pend_off = 0;
+		}
+		if (x->worker_gone)
+			return 1;
+		if (x->pend_len == 0 && x->fed == x->part_len) {
+			if (x->have == x->d->size) {
+				x->state = X_CLOSE;
+				return step(f, x, err);
+			}
+			return request(f, x, err);
+		}
+		return 0;
+	case X_RUN:
+		if (x->pend_len > 0 && flush_pending(x) && x->paused) {
+			x->paused = false;
+			curl_easy_pause(x->h, CURLPAUSE_CONT);
+		}
+		return x->worker_gone ? 1 : 0;
+	case X_WAIT_RETRY:
+		if (now_ns() >= x->retry_at)
+			return request(f, x, err);
+		return 0;
+	case X_CLOSE:
+		if (flush_pending(x)) {
+			close(x->wfd);
+			x->wfd = -1;
+			x->state = X_RESULT;
+		}
+		return x->worker_gone ? 1 : 0;
+	case X_RESULT:
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static bool active(const struct xfer *x)
+{
+	return x->pid > 0;
+}
+
+static int loop(struct fetch *f, struct skiff_error **err)
+{
+	size_t next = 0;
+	int rc = 0;
+
+	for (;;) {
+		struct curl_waitfd w[2 * FETCH_PARALLEL];
+		struct xfer *wx[2 * FETCH_PARALLEL];
+		unsigned nw = 0;
+		size_t running = 0;
+		long timeout = 1000;
+		int still;
+		CURLMsg *msg;
+
+		for (size_t i = 0; i < f->n; i++)
+			running += active(&f->x[i]);
+		while (next < f->n && running < FETCH_PARALLEL) {
+			struct xfer *x = &f->x[next++];
+
+			progress_layer_begin(f->p, x->layer, x->d, f->c->diff_ids[x->layer]);
+			if (store_has_layer(f->s, f->c->diff_ids[x->layer])) {
+				progress_layer_end(f->p, x->layer, "exists", 0, 0);
+				continue;
+			}
+			if (start(f, x, err) < 0)
+				return -1;
+			running++;
+		}
+		if (running == 0)
+			return 0;
+		for (size_t i = 0; i < f->n; i++) {
+			struct xfer *x = &f->x[i];
+
+			if (!active(x))
+				continue;
+			rc = step(f, x, err);
+			if (rc < 0)
+				return -1;
+			if (rc == 1 && finish(f, x, false, err) < 0)
+				return -1;
+		}
+		curl_multi_perform(f->multi, &still);
+		while ((msg = curl_multi_info_read(f->multi, &still)) != NULL) {
+			struct xfer *x = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			rc = transfer_done(f, x, msg->data.result, err);
+			if (rc < 0)
+				return -1;
+			if (rc == 1 && finish(f, x, false, err) < 0)
+				return -1;
+		}
+		for (size_t i = 0; i < f->n && nw < ARRAY_SIZE(w); i++) {
+			struct xfer *x = &f->x[i];
+
+			if (!active(x))
+				continue;
+			/* The worker's result (or its death) is readable. */
+			w[nw] = (struct curl_waitfd){ .fd = x->resultfd, .events = CURL_WAIT_POLLIN };
+			wx[nw++] = x;
+			if (x->pend_len > 0 && x->wfd >= 0) {
+				w[nw] = (struct curl_waitfd){ .fd = x->wfd, .events = CURL_WAIT_POLLOUT };
+				wx[nw++] = x;
+			}
+			if (x->state == X_WAIT_RETRY) {
+				int64_t left = ((int64_t)x->retry_at - (int64_t)now_ns()) / 1000000;
+
+				if (left < timeout)
+					timeout = left > 0 ? (long)left : 0;
+			}
+			/* Work that needs no event: do it at once. */
+			if ((x->state == X_FEED && x->pend_len == 0) || x->state == X_CLOSE ||
+			    (x->state == X_WAIT_RETRY && x->h == NULL && timeout > 0 &&
+			     now_ns() >= x->retry_at))
+				timeout = 0;
+		}
+		curl_multi_poll(f->multi, w, nw, (int)timeout, NULL);
+		for (unsigned k = 0; k < nw; k++) {
+			struct xfer *x = wx[k];
+
+			if (w[k].fd != x->resultfd || !(w[k].revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) ||
+			    !active(x))
+				continue;
+			/* A worker that ends before its transfer does either found
+			 * the layer made by another pull, or failed. */
+			if (finish(f, x, false, err) < 0)
+				return -1;
+		}
+	}
+}
+
+int fetch_layers(struct image_store *s, struct registry *r, const struct manifest *m,
+		 const struct image_config *c, struct progress *p, struct skiff_error **err)
+{
+	struct fetch f = { .s = s, .r = r, .m = m, .c = c, .p = p, .n = m->n_layers };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int rc;
+
+	f.multi = curl_multi_init();
+	if (f.multi == NULL)
+		abort();
+	f.x = xzalloc(f.n * sizeof(*f.x));
+	for (size_t i = 0; i < f.n; i++) {
+		f.x[i] = (struct xfer){ .f = &f, .layer = i, .d = &m->layers[i], .wfd = -1,
+					.resultfd = -1, .lockfd = -1, .partfd = -1 };
+	}
+	/* A worker that fails closes its pipe: EPIPE, not a signal. */
+	sigaction(SIGPIPE, &ign, &old);
+	rc = loop(&f, err);
+	for (size_t i = 0; i < f.n; i++) {
+		struct xfer *x = &f.x[i];
+
+		if (active(x))
+			finish(&f, x, true, NULL);
+		drop_handle(&f, x);
+		if (x->partfd >= 0) {
+			/* An empty partial helps no one. */
+			if (x->have == 0 || rc == 0)
+				remove_partial(&f, x);
+			close(x->partfd);
+		}
+		if (x->lockfd >= 0)
+			close(x->lockfd);
+		free(x->partial);
+		free(x->pend);
+		free(x->retry_after);
+		free(x->content_range);
+		free((char *)x->job.what);
+	}
+	sigaction(SIGPIPE, &old, NULL);
+	free(f.x);
+	curl_multi_cleanup(f.multi);
+	return rc;
+}
