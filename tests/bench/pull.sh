@@ -18,13 +18,15 @@
 # openssl; every client verifies the registry's certificate with that CA
 # (nobody runs with an insecure flag): skopeo and podman through
 # --src-cert-dir/--cert-dir, ch-image through REQUESTS_CA_BUNDLE, curl
-# through --cacert, skiff through $XDG_CONFIG_HOME/skiff/certs.d/HOST:PORT/.
+# through --cacert, skiff through --cert-dir with --tls-verify=true (skiff
+# would otherwise skip verification on the loopback).
 #
 # Contenders, all rootless as USER (default skiff-test, created by
 # tests/integration/setup-user.sh when missing) with HOME and the XDG
 # directories in the work directory, each into a new empty directory on the
 # medium per run (TMPDIR there too):
-#   skiff         skiff pull --store DIR -q docker://HOST/bench/debian:gzip
+#   skiff         skiff pull --store DIR -q --tls-verify=true --cert-dir CA_DIR
+#                 docker://HOST/bench/debian:gzip
 #   skopeo+umoci  skopeo copy docker://... oci:DIR, then umoci unpack --rootless
 #   podman        podman pull with its own --root/--runroot, storage driver
 #                 overlay (native: no mount_program), cgroupfs, file events
@@ -182,8 +184,9 @@ EOF
 }
 mapfile -t gz_layers < <(layers "$cache/oci")
 mapfile -t zst_layers < <(layers "$cache/oci-zstd")
-[ "${#gz_layers[@]}" -eq 3 ] && [ "${#zst_layers[@]}" -eq 3 ] ||
+if [ "${#gz_layers[@]}" -ne 3 ] || [ "${#zst_layers[@]}" -ne 3 ]; then
   die "the cached image has not three layers: remove $cache/oci* and run again"
+fi
 [[ ${zst_layers[0]} == *zstd ]] || die "$cache/oci-zstd does not have zstd layers: remove it and run again"
 gz_blobs=() zst_blobs=() gz_bytes=0 zst_bytes=0 gz_digests=()
 for l in "${gz_layers[@]}"; do
@@ -255,10 +258,6 @@ as_user skopeo copy -q --dest-cert-dir "$certs/client" "oci:$cache/oci:bookworm"
   "docker://$host/bench/debian:gzip" || die "cannot push the gzip image to $host"
 as_user skopeo copy -q --dest-cert-dir "$certs/client" "oci:$cache/oci-zstd:bookworm" \
   "docker://$host/bench/debian:zstd" || die "cannot push the zstd image to $host"
-# skiff finds the CA where containers tools would: certs.d/HOST:PORT/*.crt.
-mkdir -p "$work/home/.config/skiff/certs.d/$host"
-cp "$certs/ca.crt" "$work/home/.config/skiff/certs.d/$host/ca.crt"
-chown -R "$uid:$gid" "$work/home/.config/skiff"
 
 # ---- the contenders ------------------------------------------------------------
 # cmd_of NAME DIR: sets cmd to NAME's command line pulling into DIR, and
@@ -268,7 +267,8 @@ cmd_of() {
   case $name in *-zstd) ref=$host/bench/debian:zstd ;; *) ref=$host/bench/debian:gzip ;; esac
   check=$dir
   case $name in
-    skiff | skiff-zstd) cmd=("$skiff" pull --store "$dir/store" -q "docker://$ref") ;;
+    skiff | skiff-zstd)
+      cmd=("$skiff" pull --store "$dir/store" -q --tls-verify=true --cert-dir "$certs/client" "docker://$ref") ;;
     skiff-oci) cmd=("$skiff" pull --store "$dir/store" -q "oci:$cache/oci:bookworm") ;;
     skopeo+umoci | skopeo+umoci-zstd)
       # shellcheck disable=SC2016 # expanded by that shell
@@ -379,14 +379,19 @@ printf 'pull of Debian bookworm minbase (3 layers: %.1f MB gzip, %.1f MB zstd, %
 printf '%s runs each after a warm-up, round-robin, as %s; kernel %s, %s CPUs, load %s\n' \
   "$runs" "$user" "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -x "$skiff" ]; then
-  printf 'skiff: %s (%s)\n' "$skiff" "$("$skiff" --version 2>/dev/null | head -n1 || echo '?')"
+  printf 'skiff: %s (%s; tree %s)\n' "$skiff" "$("$skiff" --version 2>/dev/null | head -n1 || echo '?')" \
+    "$(git -C "$srcdir" describe --always --dirty 2>/dev/null || echo 'not a git tree')"
+else
+  printf 'skiff: %s is not built\n' "$skiff"
 fi
 for n in "${names[@]}"; do
   case $n in
     skopeo+umoci) printf 'skopeo %s, umoci %s\n' "$(skopeo --version 2>/dev/null | awk '{print $3}')" \
       "$(umoci --version 2>/dev/null | awk '{print $3}')" ;;
     podman) printf '%s\n' "$(podman --version 2>/dev/null)" ;;
-    ch-image) printf 'ch-image %s\n' "$(as_user ch-image --version 2>&1 | tail -n1)" ;;
+    ch-image)
+      printf 'ch-image %s, build cache %s\n' "$(as_user ch-image --version 2>&1 | tail -n1)" \
+        "$(as_user ch-image -s "$work/ch-probe" gestalt bucache >/dev/null 2>&1 && echo 'enabled (its default)' || echo 'not available')" ;;
   esac
 done
 
@@ -423,7 +428,7 @@ for medium in "${media_list[@]}"; do
     [ -n "${med[$name]:-}" ] || continue
     read -r m mn cpu rss <<<"$(stats "$work/out/$medium.$name")"
     s=skiff
-    case $name in *-zstd) s=skiff-zstd ;; esac
+    case $name in *-zstd) s='skiff-zstd' ;; esac
     r=-
     if [ -n "${med[$s]:-}" ] && [ "$name" != "$s" ]; then r=$(ratio "${med[$s]}" "$m"); fi
     printf '%-18s %9s %7s %8s %8s %12s\n' "$name" "$m" "$mn" "$cpu" "$rss" "$r"
@@ -432,7 +437,7 @@ for medium in "${media_list[@]}"; do
   for z in "" -zstd; do
     s=skiff$z
     [ -n "${med[$s]:-}" ] || continue
-    best= bestname=
+    best='' bestname=
     for p in skopeo+umoci podman ch-image; do
       v=${med[$p$z]:-}
       [ -n "$v" ] || continue
