@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/bench/pull.sh [-n N] [--skiff PATH] [--user USER] [--media LIST] [--only LIST]
+# tests/bench/pull.sh [-n N] [--skiff PATH] [--user USER] [--media LIST] [--only LIST] [-v]
 #
 # Benchmark, not a test: the time to pull and unpack a Debian minbase image
 # (three layers, ~49 MB gzip, ~121 MB unpacked) from a registry on this
@@ -43,7 +43,9 @@
 # rotated by r, so that slow drifts of a busy machine (the page cache may
 # not be dropped) spread over all of them; round 0 is a warm-up, not
 # counted, that also checks each contender's result has etc/debian_version.
-# A contender whose tool is missing is reported as missing.
+# A contender whose tool is missing is reported as missing, one that fails
+# with the end of its error. --media picks the media, --only the contenders
+# (names as in the table), -v adds every run's numbers from GNU time.
 #
 # Root only (it mounts the tmpfs and switches to USER). Everything it makes
 # (the tmpfs mount, the registry, podman's pause process, temp dirs and
@@ -56,7 +58,7 @@ export LC_ALL=C
 prog=tests/bench/pull.sh
 die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
 usage() {
-  printf 'usage: %s [-n N] [--skiff PATH] [--user USER] [--media tmpfs,disk] [--only NAME,...]\n' "$prog" >&2
+  printf 'usage: %s [-n N] [--skiff PATH] [--user USER] [--media tmpfs,disk] [--only NAME,...] [-v]\n' "$prog" >&2
   exit 2
 }
 
@@ -68,6 +70,7 @@ skiff=${SKIFF:-$builddir/skiff}
 user=${SKIFF_TEST_USER:-skiff-test}
 media=tmpfs,disk
 only=
+verbose=
 cache=${SKIFF_BENCH_CACHE:-$here/cache/bookworm}
 
 while [ $# -gt 0 ]; do
@@ -77,6 +80,7 @@ while [ $# -gt 0 ]; do
     --user) [ $# -ge 2 ] || usage; user=$2; shift 2 ;;
     --media) [ $# -ge 2 ] || usage; media=$2; shift 2 ;;
     --only) [ $# -ge 2 ] || usage; only=$2; shift 2 ;;
+    -v) verbose=yes; shift ;;
     -h | --help) usage ;;
     *) printf '%s: unknown argument %s\n' "$prog" "$1" >&2; usage ;;
   esac
@@ -335,9 +339,10 @@ run_one() {
   cmd_of "$name" "$dir"
   tf=$work/out/time.$$
   rm -f "$tf"
-  if ! as_user env "TMPDIR=$dir/tmp" /usr/bin/time -f '%e %U %S %M' -o "$tf" \
+  if ! as_user env "TMPDIR=$dir/tmp" /usr/bin/time -f '%e %U %S %M %w %c' -o "$tf" \
     "${cmd[@]}" >"$work/out/$medium.$name.log" 2>&1; then
-    state[$name]="failed: $(grep -v '^Command exited' "$work/out/$medium.$name.log" | tail -n 3 | tr '\n' ' ')"
+    state[$name]="failed: $(grep -v '^Command exited' "$work/out/$medium.$name.log" | tail -n 3 |
+      tr -s '\n\t ' '   ' | sed 's/^ *//; s/^[^[:alnum:]]* //')"
     if [ "$name" = ch-image-zstd ] && grep -q ReadError "$work/out/$medium.$name.log"; then
       state[$name]="failed: ch-image cannot read zstd layers (its tar reader: $(grep -o 'method tar: [^)]*)' "$work/out/$medium.$name.log" | head -n1))"
     fi
@@ -417,15 +422,16 @@ for medium in "${media_list[@]}"; do
   printf '\n%s (%s)\n' "$medium" "$([ "$medium" = tmpfs ] && echo "a tmpfs in $work" || echo "$work/disk, $(df --output=fstype "$work" | tail -n1)")"
   printf '%-18s %9s %7s %8s %8s %12s\n' contender 'median s' 'min s' 'cpu s' 'rss MB' 'skiff/this'
   for name in "${names[@]}"; do
+    if [ "${state[$name]}" = ok ]; then
+      read -r m _ <<<"$(stats "$work/out/$medium.$name")"
+      med[$name]=$m
+    fi
+  done
+  for name in "${names[@]}"; do
     if [ "${state[$name]}" != ok ]; then
       printf '%-18s %s\n' "$name" "${state[$name]}"
       continue
     fi
-    read -r m mn cpu rss <<<"$(stats "$work/out/$medium.$name")"
-    med[$name]=$m
-  done
-  for name in "${names[@]}"; do
-    [ -n "${med[$name]:-}" ] || continue
     read -r m mn cpu rss <<<"$(stats "$work/out/$medium.$name")"
     s=skiff
     case $name in *-zstd) s='skiff-zstd' ;; esac
@@ -434,6 +440,13 @@ for medium in "${media_list[@]}"; do
     printf '%-18s %9s %7s %8s %8s %12s\n' "$name" "$m" "$mn" "$cpu" "$rss" "$r"
   done
   if [ -n "${podman_info[$medium]:-}" ]; then printf 'podman storage: %s\n' "${podman_info[$medium]}"; fi
+  if [ -n "$verbose" ]; then
+    echo "runs: wall s, user s, sys s, peak RSS KB, voluntary and involuntary context switches"
+    for name in "${names[@]}"; do
+      [ "${state[$name]}" = ok ] || continue
+      printf '  %-18s %s\n' "$name" "$(awk '{ printf "%s[%s %s %s %s %s %s]", (NR > 1 ? " " : ""), $1, $2, $3, $4, $5, $6 }' "$work/out/$medium.$name")"
+    done
+  fi
   for z in "" -zstd; do
     s=skiff$z
     [ -n "${med[$s]:-}" ] || continue
