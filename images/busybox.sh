@@ -1,6 +1,11 @@
 #!/bin/bash
 # images/busybox.sh BUSYBOX_PATH OUTDIR
 #
+# Environment (for images of another architecture, see images/multiarch.sh):
+# BUSYBOX_ARCH, the Debian architecture of BUSYBOX_PATH (default: this
+# host's); BUSYBOX_LISTER, a busybox of the same version that runs here, to
+# list the applets (default: BUSYBOX_PATH itself).
+#
 # Build a reproducible OCI image layout (oci-layout, index.json,
 # blobs/sha256/...) of a busybox userland from Debian's busybox-static
 # binary. The same binary gives byte-identical blobs, hence the same
@@ -25,20 +30,23 @@ outdir=${2%/}
 [ -n "$outdir" ] || die "OUTDIR is empty"
 [ -f "$busybox" ] || die "busybox binary '$busybox' does not exist or is not a regular file"
 [ -x "$busybox" ] || die "busybox binary '$busybox' is not executable"
+lister=${BUSYBOX_LISTER:-$busybox}
 for tool in jq tar gzip sha256sum; do
   command -v "$tool" >/dev/null || die "'$tool' is needed to build the image but is not installed"
 done
 
 # The applets, as paths relative to / (bin/ls, usr/bin/[, linuxrc ...).
-applets=$("$busybox" --list-full) ||
-  die "'$busybox --list-full' failed: is '$busybox' Debian's busybox-static?"
+applets=$("$lister" --list-full) ||
+  die "'$lister --list-full' failed: is '$lister' Debian's busybox-static?"
 grep -qx 'bin/sh' <<<"$applets" ||
-  die "'$busybox --list-full' does not list bin/sh: is '$busybox' a full busybox build?"
-version=$("$busybox" 2>/dev/null | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p' || true)
+  die "'$lister --list-full' does not list bin/sh: is '$lister' a full busybox build?"
+version=$("$lister" 2>/dev/null | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p' || true)
 [ -n "$version" ] || version=unknown
 
 # OCI platform of this host: Debian architecture names -> GOARCH names.
-if command -v dpkg >/dev/null; then
+if [ -n "${BUSYBOX_ARCH:-}" ]; then
+  debarch=$BUSYBOX_ARCH
+elif command -v dpkg >/dev/null; then
   debarch=$(dpkg --print-architecture)
 else
   debarch=$(uname -m)

@@ -247,6 +247,12 @@ int auth_lookup(char *const *files, const char *host, const char *repo,
 		json_object_foreach(auths, key, e) {
 			int score = key_match(key, host, repo);
 
+			/* Docker writes entries without "auth" for registries whose
+			 * credentials a helper keeps: not ours to read. */
+			if (score >= 0 && json_is_object(e) && json_object_get(e, "auth") == NULL) {
+				helper = true;
+				continue;
+			}
 			if (score > best_score) {
 				best_score = score;
 				best = e;

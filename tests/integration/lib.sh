@@ -476,6 +476,53 @@ jq_edit() {
     fi
 }
 
+# ---- image trees ---------------------------------------------------------------
+# Checks of unpacked layers shared by the files that pull images
+# (image-local.t from local layouts, registry.t from registries).
+
+# expect_owner PATH UID_IN_IMAGE: the owner on disk for the mode.
+expect_owner() {
+    local want
+    case $MODE in
+    root) want=$2 ;;
+    range) if [ "$2" -eq 0 ]; then want=$TEST_UID; else want=$((SUBUID_START + $2 - 1)); fi ;;
+    single) want=$TEST_UID ;;
+    esac
+    is "$(stat -c %u "$1")" "$want" "owner of ${1##*/diff/} is $want"
+}
+
+# tree_sum DIR: one line that changes when any entry's type, mode, name or
+# link target under DIR does.
+tree_sum() {
+    (cd "$1" && find . -printf '%y %m %p %l\n' | sort | md5sum)
+}
+
+# check_multi_layers L0 L1 L2: the three layer directories of the "multi"
+# image of images/test-images.py as the current mode must unpack them.
+check_multi_layers() {
+    local l0=$1 l1=$2 l2=$3 opq
+    is "$(stat -c '%F %t:%T' "$l1/gone")" "character special file 0:0" "a whited-out directory is a 0/0 device"
+    is "$(stat -c '%F %t:%T' "$l1/a/old")" "character special file 0:0" "a whited-out file is a 0/0 device"
+    if [ "$MODE" = root ]; then opq=trusted.overlay.opaque; else opq=user.overlay.opaque; fi
+    is "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$l1/opq" $opq 2>&1)" y \
+        "the opaque directory has $opq=y"
+    ok "the opaque directory keeps its new file" test -f "$l1/opq/new"
+    is "$(stat -c %i "$l0/hl/orig")" "$(stat -c %i "$l0/hl/link")" "a hardlink shares the inode"
+    is "$(stat -c %h "$l2/x/attr")" 2 "a hardlink in the last layer has 2 links"
+    is "$(readlink "$l0/s/rel")" ../a/keep "a relative symlink is kept"
+    is "$(readlink "$l0/s/abs")" /etc/hostname "an absolute symlink is kept as it is"
+    is "$(stat -c %a "$l0/usr/bin/tool")" 4755 "the setuid bit is kept"
+    is "$(stat -c %a "$l0/usr/bin")" 555 "a read-only directory gets its mode at the end"
+    is "$(stat -c %Y "$l0/etc/hostname")" 1234567890 "mtimes are kept"
+    is "$(stat -c %Y "$l0/etc")" 0 "directory mtimes are kept"
+    is "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.skiff").decode())' "$l2/x/attr" 2>&1)" yes \
+        "user xattrs are kept"
+    expect_owner "$l0/data/f" 1000
+    if [ "$MODE" = root ]; then
+        is "$(stat -c %a "$l2/x/gid")" 2755 "the setgid bit is kept"
+    fi
+}
+
 # ---- cleanup -------------------------------------------------------------------
 
 # Processes of this test, other than this shell: those carrying its marker

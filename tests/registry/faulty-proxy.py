@@ -26,7 +26,11 @@ The first matching rule applies.  ACTION is one of:
               (default 60) after the {after} bytes; the log line is
               written when it stalls
     corrupt   flip the byte at {offset} (default 0) of the body
-    truncate  send only the first {bytes} bytes, with that Content-Length
+    truncate  pretend the blob ends after {bytes} bytes: a plain GET gets
+              those bytes (with that Content-Length), a Range request
+              starting at or past the end 416, one before it the rest up
+              to the end (206, Content-Range saying the short length) —
+              so resuming never gets the missing part
     huge      answer 200 with a JSON manifest of {size} bytes (default
               6 MiB) of the requested media type
     hang      read the request and never answer (for up to {seconds})
@@ -182,7 +186,17 @@ def make_handler(upstream, rules, log_path, stop):
                 off = min(int(rule.get("offset", 0)), len(data) - 1)
                 data = data[:off] + bytes([data[off] ^ 0xFF]) + data[off + 1:]
             if action == "truncate":
-                data = data[:int(rule.get("bytes", len(data) // 2))]
+                end = int(rule.get("bytes", len(data) // 2))
+                m = re.match(r"bytes=(\d+)-", self.headers.get("Range") or "")
+                start = int(m.group(1)) if m and status == 206 else 0
+                headers = [(k, v) for k, v in headers if k.lower() != "content-range"]
+                if start >= end and start > 0:
+                    self.send_head(416, [("Content-Range", "bytes */%d" % end)], 0)
+                    self.entry(action, 416, 0)
+                    return
+                data = data[:end - start]
+                if status == 206:
+                    headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end - 1, end)))
             if action in ("cut", "stall"):
                 after = min(int(rule.get("after", 0)), len(data))
                 self.send_head(status, headers, len(data))

@@ -173,6 +173,18 @@ static void test_auth_lookup(void **state)
 	expect_creds(files, "127.0.0.1", "busybox", NULL, NULL);
 	expect_creds(files, "127.0.0.1:5001", "busybox", NULL, NULL);
 	expect_creds(files, "nowhere.example", "x", NULL, NULL);
+	/* Docker's entries for registries a credential helper serves have no
+	 * "auth": no credentials from them, and no error */
+	{
+		char *h = put("helper.json", "{\"auths\":{\"https://index.docker.io/v1/\":{}},"
+			      "\"credsStore\":\"desktop\"}");
+		char *hf[] = { h, f1, NULL };
+
+		expect_creds(hf, "docker.io", "library/alpine", "d", "4");
+		hf[1] = NULL;
+		expect_creds(hf, "docker.io", "library/alpine", NULL, NULL);
+		free(h);
+	}
 	free(f1);
 	free(f2);
 	free(missing);
@@ -203,7 +215,8 @@ static void test_auth_errors(void **state)
 	expect_auth_error("{\"auths\":[]}", "\"auths\" is not an object");
 	expect_auth_error("{\"auths\":{\"reg.example\":{\"auth\":\"%%%%\"}}}", "not base64");
 	expect_auth_error("{\"auths\":{\"reg.example\":{\"auth\":\"bm9jb2xvbg==\"}}}", "not base64");
-	expect_auth_error("{\"auths\":{\"reg.example\":{\"identitytoken\":\"x\"}}}", "no \"auth\"");
+	expect_auth_error("{\"auths\":{\"reg.example\":{\"auth\":5}}}", "no \"auth\" string");
+	expect_auth_error("{\"auths\":{\"reg.example\":\"YTox\"}}", "no \"auth\" string");
 }
 
 static void test_auth_file_order(void **state)
