@@ -34,10 +34,11 @@
 #                 (which is why it needs a git identity: GIT_AUTHOR_NAME...)
 #   tar floor     tar -xzf of the three layer blobs, one after another
 # and for the zstd copy: skiff, skopeo+umoci, podman, ch-image and the floor
-# with `tar --zstd -xf`. Two rows are for reading the others, not peers:
+# with `tar --zstd -xf`. Three rows are for reading the others, not peers:
 #   download      curl of the three gzip blobs from the registry into files
-#   skiff oci:    skiff pull from the OCI layout on disk (no registry: the
-#                 cost of verifying, storing and unpacking alone)
+#   skiff-oci     skiff pull from the OCI layout on disk (no registry: the
+#                 cost of verifying, storing and unpacking alone), and
+#                 skiff-oci-zstd from the zstd layout
 #
 # Runs go round-robin: round r runs every contender once, in an order
 # rotated by r, so that slow drifts of a busy machine (the page cache may
@@ -274,6 +275,7 @@ cmd_of() {
     skiff | skiff-zstd)
       cmd=("$skiff" pull --store "$dir/store" -q --tls-verify=true --cert-dir "$certs/client" "docker://$ref") ;;
     skiff-oci) cmd=("$skiff" pull --store "$dir/store" -q "oci:$cache/oci:bookworm") ;;
+    skiff-oci-zstd) cmd=("$skiff" pull --store "$dir/store" -q "oci:$cache/oci-zstd:bookworm") ;;
     skopeo+umoci | skopeo+umoci-zstd)
       # shellcheck disable=SC2016 # expanded by that shell
       cmd=(sh -ec 'skopeo copy -q --src-cert-dir "$1" "docker://$2" "oci:$3/oci:img"
@@ -314,7 +316,7 @@ tool_of() {
 }
 
 all=(skiff skopeo+umoci podman ch-image tar-floor download skiff-oci
-  skiff-zstd skopeo+umoci-zstd podman-zstd ch-image-zstd tar-floor-zstd)
+  skiff-zstd skopeo+umoci-zstd podman-zstd ch-image-zstd tar-floor-zstd skiff-oci-zstd)
 names=()
 declare -A tools_state state index   # NAME -> ok | missing: WHY | failed: WHY
 for n in "${all[@]}"; do
