@@ -31,6 +31,8 @@
 #define FEED_CHUNK (128 * 1024)
 
 enum xstate {
+	X_NEW,                           /* not started */
+	X_WAIT_LOCK,                     /* another pull is fetching this blob */
 	X_FEED,                          /* writing the partial file to the worker */
 	X_RUN,                           /* a transfer is in the multi handle */
 	X_WAIT_RETRY,                    /* waiting for retry_at */
@@ -45,6 +47,7 @@ struct xfer {
 	size_t layer;
 	const struct descriptor *d;
 	enum xstate state;
+	bool busy;                       /* taking one of the FETCH_PARALLEL slots */
 	/* the worker */
 	pid_t pid;
 	int resultfd, wfd;
@@ -234,7 +237,6 @@ static void keep_partial(struct fetch *f, struct xfer *x, const char *data, size
 	}
 }
 
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 {
 	struct xfer *x = data;
@@ -282,14 +284,29 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	}
 	keep_partial(x->f, x, ptr, len);
 	x->have += len;
-	/* What the pipe does not take now waits in pend (at most one chunk). */
-	x->pend = xrealloc(x->pend, len);
-	memcpy(x->pend, ptr, len);
-	x->pend_len = len;
-	x->pend_off = 0;
-	if (!flush_pending(x) && x->worker_gone)
-		return 0;
 	progress_layer_bytes(x->f->p, x->layer, x->have);
+	while (len > 0) {
+		ssize_t w = write(x->wfd, ptr, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w < 0) {
+			x->worker_gone = true;
+			return 0;
+		}
+		ptr += w;
+		len -= (size_t)w;
+		x->fed += (uint64_t)w;
+	}
+	/* What the pipe does not take now waits in pend (at most one chunk). */
+	if (len > 0) {
+		x->pend = xrealloc(x->pend, len);
+		memcpy(x->pend, ptr, len);
+		x->pend_len = len;
+		x->pend_off = 0;
+	}
 	return all;
 }
 
@@ -375,14 +392,12 @@ static void drop_handle(struct fetch *f, struct xfer *x)
 	x->hdrs = NULL;
 }
 
-/* Opens (or starts) the partial download of the blob, when no other pull
- * is writing it; without the lock the blob is fetched without one. */
+/* Opens (or starts) the partial download of the blob; the caller holds
+ * its lock. */
 static void open_partial(struct fetch *f, struct xfer *x)
 {
-	_cleanup_free_ char *lock = xasprintf("partial-%s", digest_hex(x->d->digest));
 	struct stat st;
 
-	x->lockfd = store_try_lock_entry(f->s, lock);
 	if (x->lockfd < 0)
 		return;
 	x->partial = xasprintf(STORE_TMP "/partial-%s", digest_hex(x->d->digest));
@@ -407,15 +422,61 @@ static void remove_partial(struct fetch *f, struct xfer *x)
 		unlinkat(f->s->dirfd, x->partial, 0);
 }
 
+/* Lets other pulls have the blob: its layer is done, or this pull ends. */
+static void release(struct fetch *f, struct xfer *x, bool drop_partial)
+{
+	if (drop_partial)
+		remove_partial(f, x);
+	if (x->partfd >= 0)
+		close(x->partfd);
+	if (x->lockfd >= 0)
+		close(x->lockfd);
+	x->partfd = x->lockfd = -1;
+	x->busy = false;
+}
+
+/* The blob's lock: one pull fetches a blob, the others wait for it (without
+ * blocking their other transfers) and then find its layer in the store.
+ * 1 when another pull has it now. */
+static int take_lock(struct fetch *f, struct xfer *x)
+{
+	_cleanup_free_ char *lock = xasprintf("partial-%s", digest_hex(x->d->digest));
+
+	x->lockfd = store_try_lock_entry(f->s, lock);
+	if (x->lockfd >= 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		if (x->state != X_WAIT_LOCK)
+			log_debug("layer %s: another pull is fetching it, waiting", x->d->digest);
+		x->state = X_WAIT_LOCK;
+		x->retry_at = now_ns() + 100000000ull;
+		return 1;
+	}
+	/* No lock (a read-only locks/?): fetch it, without a partial file. */
+	log_debug("no lock for %s: %s; no resume for it", x->d->digest, strerror(errno));
+	return 0;
+}
+
 static int start(struct fetch *f, struct xfer *x, struct skiff_error **err)
 {
 	int p[2];
 	size_t n = 0;
-	int *fds = xmalloc((3 * f->n + 1) * sizeof(int));
+	int *fds;
 	struct unpack_arg a;
 
-	x->start = now_ns();
+	x->busy = true;
+	if (x->state != X_WAIT_LOCK)
+		x->start = now_ns();
+	if (take_lock(f, x) == 1)
+		return 0;
+	if (store_has_layer(f->s, f->c->diff_ids[x->layer])) {
+		/* The other pull made it meanwhile. */
+		release(f, x, false);
+		progress_layer_end(f->p, x->layer, "exists", 0, 0);
+		return 0;
+	}
 	open_partial(f, x);
+	fds = xmalloc((3 * f->n + 1) * sizeof(int));
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		free(fds);
 		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
@@ -465,10 +526,8 @@ static int finish(struct fetch *f, struct xfer *x, bool transfer_failed, struct 
 	x->resultfd = -1;
 	if (rc < 0 && transfer_failed)
 		return -1;
-	if (rc < 0 || x->res.skipped || x->have == x->d->size) {
-		/* Committed, found done, or proved bad: the partial is of no use. */
-		remove_partial(f, x);
-	}
+	/* Committed, found done, or proved bad: the partial is of no use. */
+	release(f, x, rc < 0 || x->res.skipped || x->have == x->d->size);
 	if (rc < 0)
 		return -1;
 	if (x->res.owners_collapsed && !f->s->notice_given) {
@@ -495,7 +554,7 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	drop_handle(f, x);
 	if (x->too_long)
-		return skiff_error_set(err, 0, "image.blob.size_mismatch",
+		return skiff_error_set(err, 0, "image.layer.size_mismatch",
 				       "%s: %s sends more than the %llu bytes of the manifest's "
 				       "descriptor: the registry or the image is corrupt",
 				       what, registry_host(f->r), (unsigned long long)x->d->size);
@@ -512,12 +571,20 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 				x->content_range ? x->content_range : "");
 		retry = true;
 	} else if (c == CURLE_OK && (status == 200 || status == 206)) {
-		/* Ended early without an error: continue where it stopped. */
-		skiff_error_set(err, 0, "image.registry.unreachable",
-				"%s: the transfer from %s ended after %llu of %llu bytes", what,
-				registry_host(f->r), (unsigned long long)x->have,
-				(unsigned long long)x->d->size);
+		/* A complete answer, but short: maybe a cut the server did not
+		 * tell, so ask for the rest; a registry that keeps saying the blob
+		 * ends there has a blob shorter than its descriptor. */
+		skiff_error_set(err, 0, "image.layer.size_mismatch",
+				"%s: %s sends %llu bytes, the manifest says %llu: the blob on the "
+				"registry is truncated", what, registry_host(f->r),
+				(unsigned long long)x->have, (unsigned long long)x->d->size);
 		retry = true;
+	} else if (c == CURLE_OK && status == 416 && x->have > 0) {
+		return skiff_error_set(err, 0, "image.layer.size_mismatch",
+				       "%s: %s says the blob ends before byte %llu, the manifest "
+				       "says it has %llu: the blob on the registry is truncated",
+				       what, registry_host(f->r), (unsigned long long)x->have,
+				       (unsigned long long)x->d->size);
 	} else if (c == CURLE_OK && status == 401 && !x->reauthorized) {
 		x->reauthorized = true;
 		if (registry_reauthorize(f->r, err) < 0)
@@ -546,6 +613,10 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
 {
 	switch (x->state) {
+	case X_WAIT_LOCK:
+		if (now_ns() >= x->retry_at)
+			return start(f, x, err);
+		return 0;
 	case X_FEED:
 		while (flush_pending(x) && x->fed < x->part_len) {
 			size_t want = x->part_len - x->fed > FEED_CHUNK ? FEED_CHUNK
@@ -587,6 +658,7 @@ static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
 			x->state = X_RESULT;
 		}
 		return x->worker_gone ? 1 : 0;
+	case X_NEW:
 	case X_RESULT:
 		return 0;
 	}
@@ -597,7 +669,7 @@ static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
 
 static bool active(const struct xfer *x)
 {
-	return x->pid > 0;
+	return x->busy;
 }
 
 static int loop(struct fetch *f, struct skiff_error **err)
@@ -660,13 +732,15 @@ static int loop(struct fetch *f, struct skiff_error **err)
 			if (!active(x))
 				continue;
 			/* The worker's result (or its death) is readable. */
-			w[nw] = (struct curl_waitfd){ .fd = x->resultfd, .events = CURL_WAIT_POLLIN };
-			wx[nw++] = x;
+			if (x->pid > 0) {
+				w[nw] = (struct curl_waitfd){ .fd = x->resultfd, .events = CURL_WAIT_POLLIN };
+				wx[nw++] = x;
+			}
 			if (x->pend_len > 0 && x->wfd >= 0) {
 				w[nw] = (struct curl_waitfd){ .fd = x->wfd, .events = CURL_WAIT_POLLOUT };
 				wx[nw++] = x;
 			}
-			if (x->state == X_WAIT_RETRY) {
+			if (x->state == X_WAIT_RETRY || x->state == X_WAIT_LOCK) {
 				int64_t left = ((int64_t)x->retry_at - (int64_t)now_ns()) / 1000000;
 
 				if (left < timeout)
@@ -683,7 +757,7 @@ static int loop(struct fetch *f, struct skiff_error **err)
 			struct xfer *x = wx[k];
 
 			if (w[k].fd != x->resultfd || !(w[k].revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) ||
-			    !active(x))
+			    x->pid <= 0)
 				continue;
 			/* A worker that ends before its transfer does either found
 			 * the layer made by another pull, or failed. */
@@ -714,17 +788,11 @@ int fetch_layers(struct image_store *s, struct registry *r, const struct manifes
 	for (size_t i = 0; i < f.n; i++) {
 		struct xfer *x = &f.x[i];
 
-		if (active(x))
+		if (x->pid > 0)
 			finish(&f, x, true, NULL);
 		drop_handle(&f, x);
-		if (x->partfd >= 0) {
-			/* An empty partial helps no one. */
-			if (x->have == 0 || rc == 0)
-				remove_partial(&f, x);
-			close(x->partfd);
-		}
-		if (x->lockfd >= 0)
-			close(x->lockfd);
+		/* An empty partial helps no one. */
+		release(&f, x, x->partfd >= 0 && (x->have == 0 || rc == 0));
 		free(x->partial);
 		free(x->pend);
 		free(x->retry_after);

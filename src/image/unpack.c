@@ -697,6 +697,35 @@ static int unpack_stream(struct unpack *u)
 	return finish_dirs(u);
 }
 
+/* A blob that does not decompress or parse may just not be the blob the
+ * manifest names (a byte corrupted on the way): read the rest, and when it
+ * has the expected size but another digest, say that, the real cause.  A
+ * short blob keeps its "malformed": that is what it is. */
+static void blame_the_blob(struct unpack *u)
+{
+	_cleanup_free_ char *cd = NULL;
+
+	for (;;) {
+		ssize_t r = read(u->job->fd, u->cbuf, sizeof(u->cbuf));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		digester_update(u->cdig, u->cbuf, (size_t)r);
+		u->csize += (uint64_t)r;
+	}
+	if (u->job->size != 0 && u->csize != u->job->size)
+		return;
+	cd = digester_finish(steal_pointer(&u->cdig));
+	if (strcmp(cd, u->job->digest) == 0)
+		return;
+	skiff_error_freep(u->err);
+	u->entry = NULL;
+	layer_error(u, 0, "image.layer.digest_mismatch",
+		    "the blob's digest is %s: it is corrupt or was tampered with", cd);
+}
+
 static void unpack_free(struct unpack *u)
 {
 	invalidate_cache(u);
@@ -792,6 +821,8 @@ int layer_unpack(struct image_store *s, void *jobp, void *resultp,
 		rc = skiff_error_set(err, errno, "image.store.write", "cannot open %s/%s", s->path, tmp);
 	else
 		rc = unpack_stream(u);
+	if (rc < 0 && job->digest && err && *err && strcmp((*err)->id, "image.layer.malformed") == 0)
+		blame_the_blob(u);
 	if (rc == 0)
 		rc = verify(u);
 	if (rc == 0)

@@ -213,8 +213,8 @@ check_errors() {
     like "$err" 'image\.platform\.mismatch' "a foreign --platform is refused"
     skcap pull --store "$S" --platform nonsense "oci:$SKIFF_IMAGE"
     like "$err" 'image\.platform\.bad' "a malformed --platform is refused"
-    skcap pull --store "$S" docker://busybox
-    like "$err" 'image\.registry\.unsupported' "registry pulls say they are not there yet"
+    skcap pull --store "$S" docker://busybox:-bad
+    like "$err" 'image\.reference\.bad_tag' "a docker:// reference is checked before any request"
 }
 
 # oci-archive: a tar of the layout; docker-archive: what `docker save`

@@ -463,7 +463,7 @@ check_faults() {
     : >"$TEST_TMP/.mark"
     fx_rules px "{\"rules\": [{\"path\": \"$BB_LAYER\", \"method\": \"GET\", \"action\": \"corrupt\", \"offset\": 5000}]}"
     skcap pull --store "$S" "$X/busybox:latest"
-    expect_error image.blob.digest_mismatch "a corrupt byte in a layer"
+    expect_error image.layer.digest_mismatch "a corrupt byte in a layer"
     like "$err" "${BB_LAYER#sha256:}" "the message names the blob"
     skcap verify --store "$S"
     is "$status" 0 "the store verifies after the corrupt blob"
@@ -476,7 +476,7 @@ check_faults() {
     S=$(fresh truncated)
     fx_rules px "{\"rules\": [{\"path\": \"$BB_LAYER\", \"method\": \"GET\", \"action\": \"truncate\", \"bytes\": 300000}]}"
     skcap pull --store "$S" "$X/busybox:latest"
-    expect_error image.blob.size_mismatch "a layer blob shorter than its descriptor"
+    expect_error image.layer.size_mismatch "a layer blob shorter than its descriptor"
     skcap verify --store "$S"
     is "$status" 0 "the store verifies after the short blob"
     skcap images --store "$S" --format json
