@@ -88,8 +88,10 @@ static inline void image_store_closep(struct image_store **s)
 
 /* ---- pulling (image/pull.c) ---------------------------------------------- */
 
+/* LINES: a line per finished layer; BARS: a bar per layer and a total,
+ * redrawn in place (for a terminal); JSON: a JSON object per line. */
 enum image_progress { IMAGE_PROGRESS_LINES, IMAGE_PROGRESS_QUIET,
-		      IMAGE_PROGRESS_JSON };
+		      IMAGE_PROGRESS_JSON, IMAGE_PROGRESS_BARS };
 
 struct image_pull_options {
 	const char *platform;            /* "os/arch[/variant]" or NULL */

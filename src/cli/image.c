@@ -60,24 +60,31 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 	_cleanup_free_ char *name = NULL;
 	struct image_pull_options o = { 0 };
 	const char *store = NULL;
+	bool quiet = false;
 	int c;
 
+	/* Bars where a person watches, lines in logs and pipes. */
+	o.progress = isatty(STDERR_FILENO) ? IMAGE_PROGRESS_BARS : IMAGE_PROGRESS_LINES;
 	FOR_EACH_OPT(c, argc, argv, "qh", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		case OPT_PLATFORM: o.platform = optarg; break;
-		case 'q': o.progress = IMAGE_PROGRESS_QUIET; break;
+		case 'q': quiet = true; break;
 		case OPT_PROGRESS:
 			if (strcmp(optarg, "json") == 0)
 				o.progress = IMAGE_PROGRESS_JSON;
-			else if (strcmp(optarg, "lines") == 0 || strcmp(optarg, "auto") == 0)
+			else if (strcmp(optarg, "lines") == 0)
 				o.progress = IMAGE_PROGRESS_LINES;
-			else
-				return usage_error(err, "--progress takes json or lines");
+			else if (strcmp(optarg, "bars") == 0)
+				o.progress = IMAGE_PROGRESS_BARS;
+			else if (strcmp(optarg, "auto") != 0)
+				return usage_error(err, "--progress takes bars, lines, json or auto");
 			break;
 		default: return img_bad_option(argv, err);
 		}
 	}
+	if (quiet)
+		o.progress = IMAGE_PROGRESS_QUIET;
 	/* JSON lines are for programs: on stdout, alone. */
 	if (o.progress == IMAGE_PROGRESS_JSON)
 		o.progress_out = stdout;
@@ -237,7 +244,7 @@ static int cmd_verify(int argc, char **argv, struct skiff_error **err)
 
 static const struct image_cmd commands[] = {
 	{ "pull", cmd_pull, "pull [--store DIR] [--platform OS/ARCH[/VARIANT]] [--quiet] "
-	  "[--progress=json] IMAGE" },
+	  "[--progress=bars|lines|json] IMAGE" },
 	{ "images", cmd_images, "images [--store DIR] [--format table|json] [--quiet]" },
 	{ "inspect", cmd_inspect, "inspect [--store DIR] IMAGE" },
 	{ "rmi", cmd_rmi, "rmi [--store DIR] IMAGE" },

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -186,5 +187,12 @@ void progress_layer_end(struct progress *p, size_t i, const char *status, uint64
 			double secs);
 void progress_done(struct progress *p, const char *name, const char *id, const char *manifest);
 void progress_free(struct progress *p);
+/* How many layers the image has, for the bars' total line (without it the
+ * total counts the layers begun so far). */
+void progress_set_layers(struct progress *p, size_t n);
+/* For tests: the clock (nanoseconds, monotonic) and the terminal width the
+ * bars use instead of now_ns() and TIOCGWINSZ. */
+void progress_set_clock(struct progress *p, uint64_t (*now)(void));
+void progress_set_width(struct progress *p, unsigned width);
 
 #endif
