@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The image commands of the job face: pull, images, inspect, rmi, prune,
- * verify.  Each parses its options, opens the store, calls one function of
- * image/, prints the answer. */
+ * verify, flatten.  Each parses its options, opens the store, calls one
+ * function of image/, prints the answer. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -242,6 +242,28 @@ static int cmd_verify(int argc, char **argv, struct skiff_error **err)
 	return 0;
 }
 
+/* For hosts where overlayfs cannot stack the layers: one plain tree. */
+static int cmd_flatten(int argc, char **argv, struct skiff_error **err)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_store_ struct image_store *s = NULL;
+	const char *store = NULL;
+	int c;
+
+	FOR_EACH_OPT(c, argc, argv, "h", opts) {
+		switch (c) {
+		case OPT_STORE: store = optarg; break;
+		default: return img_bad_option(argv, err);
+		}
+	}
+	if (img_want_args(argc, 2, err) < 0 || image_store_open(store, &s, err) < 0)
+		return -1;
+	return image_flatten(s, argv[optind], argv[optind + 1], err);
+}
+
 static const struct image_cmd commands[] = {
 	{ "pull", cmd_pull, "pull [--store DIR] [--platform OS/ARCH[/VARIANT]] [--quiet] "
 	  "[--progress=bars|lines|json] IMAGE" },
@@ -250,6 +272,7 @@ static const struct image_cmd commands[] = {
 	{ "rmi", cmd_rmi, "rmi [--store DIR] IMAGE" },
 	{ "prune", cmd_prune, "prune [--store DIR]" },
 	{ "verify", cmd_verify, "verify [--store DIR]" },
+	{ "flatten", cmd_flatten, "flatten [--store DIR] IMAGE DIR" },
 };
 
 bool image_cli_handles(const char *cmd)

@@ -113,6 +113,12 @@ int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
 int store_rm_rf_at(int dirfd, const char *name, struct skiff_error **err);
 int store_remove_tree(struct image_store *s, const char *path, struct skiff_error **err);
 
+/* The name IMAGE resolves to (image_inspect's rules) and its layers'
+ * diff_ids, lowest first; every layer must be in the store (caller frees
+ * both). */
+int store_image_layers(struct image_store *s, const char *image, char **name,
+		       char ***diff_ids, struct skiff_error **err);
+
 /* ---- unpacking (image/unpack.c) ------------------------------------------ */
 
 struct layer_job {
