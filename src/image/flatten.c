@@ -448,7 +448,10 @@ static int apply_dir(struct flatten *f, int srcdir, int dstdir, const char *rel)
 {
 	int fd = fcntl(srcdir, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	bool xattr_whiteouts = opaque_value(f, srcdir) == 'x';
+	char opaque = opaque_value(f, srcdir);
+	/* An opaque directory may hold xattr whiteouts too (unpack.c keeps
+	 * its "y"); removing under it is a no-op then, never a stray file. */
+	bool xattr_whiteouts = opaque == 'x' || opaque == 'y';
 	struct dirent *de;
 
 	if (d == NULL) {
