@@ -7,9 +7,11 @@ Seeds come from what the tests already use: the documents and layers of
 images/test-images.py (the multi image, hostile layers, broken manifests),
 the config.json fixtures of tests/unit (and each bad-inputs.json patch
 applied to runc-spec.json), and hand-written references, sources and
-platforms.  Each seed is named seed-SHA1 of its content; findings of the
-fuzzers are kept beside them as regress-NAME, and this script leaves those
-alone.  Run it again when the test images change."""
+platforms.  Each seed is named seed-SHA1 of its content.  Beside them:
+cov-SHA1, inputs the fuzzers found that reach code the seeds do not (kept
+from a libFuzzer -merge=1 run, so the replay in make check covers them
+too), and regress-NAME, inputs that once crashed a target.  This script
+leaves those alone.  Run it again when the test images change."""
 import glob
 import gzip
 import hashlib
