@@ -11,6 +11,9 @@ tests/integration/image-local.t, each named by org.opencontainers.image.ref.name
              hostile layers that try to write to OUTSIDE (an absolute path, "..",
              a path through a symlink, hardlinks out of the layer, the layer
              root replaced by a symlink)
+  flatten-escape
+             layers fine alone whose stack writes through a lower layer's
+             symlinks to OUTSIDE (a file, a directory, a whiteout)
   digest     a layer whose blob does not match its digest
   truncated  a layer blob cut in half (size and digest as of the whole)
   diffid     a config whose diff_id does not match the layer
@@ -186,6 +189,24 @@ image("root", [tar([entry(".", "symlink", link=OUTSIDE), entry("root", data=b"ev
 image("root-dot", [tar([entry("./", "symlink", link=OUTSIDE)])])
 image("chmod-symlink", [tar([entry("l", "symlink", link=OUTSIDE + "/target"),
                              entry("l", "dir", mode=0o777)])])
+
+# Each layer is harmless alone; stacked, the upper one writes where the lower
+# one has symlinks to OUTSIDE (flattening must replace them, not follow).
+image("flatten-escape", [
+    tar([entry("link", "symlink", link=OUTSIDE),
+         entry("d", "dir", mode=0o755),
+         entry("d/up", "symlink", link="../../../../../../../.." + OUTSIDE),
+         entry("f", "symlink", link=OUTSIDE + "/f"),
+         entry("w", "symlink", link=OUTSIDE)]),
+    tar([entry("link", "dir", mode=0o755),
+         entry("link/evil", data=b"evil\n"),
+         entry("d", "dir", mode=0o755),
+         entry("d/up", "dir", mode=0o755),
+         entry("d/up/evil2", data=b"evil\n"),
+         entry("f", data=b"inside\n"),
+         entry("w", "dir", mode=0o755),
+         entry("w/.wh.victim")]),
+])
 
 # ---- broken blobs and documents ---------------------------------------------------------
 def good(what):

@@ -88,8 +88,10 @@ static inline void image_store_closep(struct image_store **s)
 
 /* ---- pulling (image/pull.c) ---------------------------------------------- */
 
+/* LINES: a line per finished layer; BARS: a bar per layer and a total,
+ * redrawn in place (for a terminal); JSON: a JSON object per line. */
 enum image_progress { IMAGE_PROGRESS_LINES, IMAGE_PROGRESS_QUIET,
-		      IMAGE_PROGRESS_JSON };
+		      IMAGE_PROGRESS_JSON, IMAGE_PROGRESS_BARS };
 
 /* --tls-verify: as the settings say (loopback insecure), true, false. */
 enum image_tls_verify { IMAGE_TLS_DEFAULT, IMAGE_TLS_VERIFY, IMAGE_TLS_NO_VERIFY };
@@ -127,6 +129,23 @@ int image_login(const char *registry, const char *user, const char *pass,
  * the auth file (caller frees).  image.auth.not_logged_in when none. */
 int image_logout(const char *registry, bool all, const char *authfile, char **file,
 		 struct skiff_error **err);
+/* ---- flattening (image/flatten.c) ------------------------------------------ */
+
+/* Applies IMAGE's layers (a name or id, as image_inspect takes) in order
+ * into the new directory DEST, for hosts where overlayfs cannot stack them:
+ * whiteouts remove, opaque directories hide what lower layers had, and
+ * files, directories, symlinks, hardlinks, devices (as root), modes with
+ * setuid/setgid, owners, xattrs (not the store's overlay.* ones) and times
+ * are kept.  No symlink is ever followed inside DEST, so a lower layer's
+ * symlink cannot carry an upper layer's file out of it.  Runs with the
+ * store's owner mapping: rootless with a range, the owners are the same
+ * real ids as in the store.  DEST must not exist, or be an empty directory
+ * (image.flatten.dest_not_empty); it is created with mode 0700, then gets
+ * the image root's mode.  On failure what was made in DEST is removed (DEST
+ * too, if it was made).  Errors: image.not_found, image.store.missing,
+ * image.flatten.{dest,dest_not_empty,write}. */
+int image_flatten(struct image_store *s, const char *image, const char *dest,
+		  struct skiff_error **err);
 
 /* ---- what the store holds (image/images.c) ------------------------------- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The image commands of the job face: pull, images, inspect, rmi, prune,
- * verify.  Each parses its options, opens the store, calls one function of
- * image/, prints the answer. */
+ * verify, flatten.  Each parses its options, opens the store, calls one
+ * function of image/, prints the answer. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -95,20 +95,25 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 	_cleanup_free_ char *name = NULL, *creds = NULL;
 	struct image_pull_options o = { 0 };
 	const char *store = NULL;
+	bool quiet = false;
 	int c;
 
+	/* Bars where a person watches, lines in logs and pipes. */
+	o.progress = isatty(STDERR_FILENO) ? IMAGE_PROGRESS_BARS : IMAGE_PROGRESS_LINES;
 	FOR_EACH_OPT(c, argc, argv, "qh", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		case OPT_PLATFORM: o.platform = optarg; break;
-		case 'q': o.progress = IMAGE_PROGRESS_QUIET; break;
+		case 'q': quiet = true; break;
 		case OPT_PROGRESS:
 			if (strcmp(optarg, "json") == 0)
 				o.progress = IMAGE_PROGRESS_JSON;
-			else if (strcmp(optarg, "lines") == 0 || strcmp(optarg, "auto") == 0)
+			else if (strcmp(optarg, "lines") == 0)
 				o.progress = IMAGE_PROGRESS_LINES;
-			else
-				return usage_error(err, "--progress takes json or lines");
+			else if (strcmp(optarg, "bars") == 0)
+				o.progress = IMAGE_PROGRESS_BARS;
+			else if (strcmp(optarg, "auto") != 0)
+				return usage_error(err, "--progress takes bars, lines, json or auto");
 			break;
 		case OPT_AUTHFILE: o.authfile = optarg; break;
 		case OPT_CREDS:
@@ -126,6 +131,8 @@ static int cmd_pull(int argc, char **argv, struct skiff_error **err)
 		default: return img_bad_option(argv, err);
 		}
 	}
+	if (quiet)
+		o.progress = IMAGE_PROGRESS_QUIET;
 	/* JSON lines are for programs: on stdout, alone. */
 	if (o.progress == IMAGE_PROGRESS_JSON)
 		o.progress_out = stdout;
@@ -283,9 +290,31 @@ static int cmd_verify(int argc, char **argv, struct skiff_error **err)
 	return 0;
 }
 
+/* For hosts where overlayfs cannot stack the layers: one plain tree. */
+static int cmd_flatten(int argc, char **argv, struct skiff_error **err)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_store_ struct image_store *s = NULL;
+	const char *store = NULL;
+	int c;
+
+	FOR_EACH_OPT(c, argc, argv, "h", opts) {
+		switch (c) {
+		case OPT_STORE: store = optarg; break;
+		default: return img_bad_option(argv, err);
+		}
+	}
+	if (img_want_args(argc, 2, err) < 0 || image_store_open(store, &s, err) < 0)
+		return -1;
+	return image_flatten(s, argv[optind], argv[optind + 1], err);
+}
+
 static const struct image_cmd commands[] = {
 	{ "pull", cmd_pull, "pull [--store DIR] [--platform OS/ARCH[/VARIANT]] [-q|--quiet] "
-	  "[--progress=lines|json] [--authfile FILE] [--creds USER[:PASS]] [--cert-dir DIR] "
+	  "[--progress=bars|lines|json] [--authfile FILE] [--creds USER[:PASS]] [--cert-dir DIR] "
 	  "[--tls-verify=true|false] [docker://]IMAGE" },
 	{ "login", cli_cmd_login, "login [--authfile FILE] [-u|--username USER] "
 	  "[-p|--password PASS | --password-stdin] [--cert-dir DIR] [--tls-verify=BOOL] REGISTRY" },
@@ -295,6 +324,7 @@ static const struct image_cmd commands[] = {
 	{ "rmi", cmd_rmi, "rmi [--store DIR] IMAGE" },
 	{ "prune", cmd_prune, "prune [--store DIR]" },
 	{ "verify", cmd_verify, "verify [--store DIR]" },
+	{ "flatten", cmd_flatten, "flatten [--store DIR] IMAGE DIR" },
 };
 
 bool image_cli_handles(const char *cmd)

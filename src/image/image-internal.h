@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -114,6 +115,12 @@ int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
 int store_rm_rf_at(int dirfd, const char *name, struct skiff_error **err);
 int store_remove_tree(struct image_store *s, const char *path, struct skiff_error **err);
 
+/* The name IMAGE resolves to (image_inspect's rules) and its layers'
+ * diff_ids, lowest first; every layer must be in the store (caller frees
+ * both). */
+int store_image_layers(struct image_store *s, const char *image, char **name,
+		       char ***diff_ids, struct skiff_error **err);
+
 /* ---- unpacking (image/unpack.c) ------------------------------------------ */
 
 struct layer_job {
@@ -188,6 +195,13 @@ void progress_layer_end(struct progress *p, size_t i, const char *status, uint64
 			double secs);
 void progress_done(struct progress *p, const char *name, const char *id, const char *manifest);
 void progress_free(struct progress *p);
+/* How many layers the image has, for the bars' total line (without it the
+ * total counts the layers begun so far). */
+void progress_set_layers(struct progress *p, size_t n);
+/* For tests: the clock (nanoseconds, monotonic) and the terminal width the
+ * bars use instead of now_ns() and TIOCGWINSZ. */
+void progress_set_clock(struct progress *p, uint64_t (*now)(void));
+void progress_set_width(struct progress *p, unsigned width);
 
 /* ---- registry settings (image/settings.c) -------------------------------- */
 

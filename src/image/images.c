@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the store holds: listing, inspecting, removing names, pruning what
- * no name uses, verifying, and flattening an image into one directory. */
+ * no name uses, verifying. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +121,34 @@ static int resolve(struct image_store *s, const char *image, char ***names,
 				       "skiff images", image, s->path, full, local ? " and " : "",
 				       local ? local : "");
 	}
+}
+
+int store_image_layers(struct image_store *s, const char *image, char **name,
+		       char ***diff_ids, struct skiff_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct stored x;
+	char **v;
+
+	if (resolve(s, image, &names, err) < 0 || stored_load(s, names[0], &x, err) < 0)
+		return -1;
+	v = xzalloc((x.c.n_diff_ids + 1) * sizeof(char *));
+	for (size_t i = 0; i < x.c.n_diff_ids; i++) {
+		v[i] = xstrdup(x.c.diff_ids[i]);
+		if (!store_has_layer(s, v[i])) {
+			skiff_error_set(err, 0, "image.store.missing",
+					"image %s: its layer %s is missing from the store %s: pull "
+					"it again", names[0], v[i], s->path);
+			strv_free(v);
+			stored_clear(&x);
+			return -1;
+		}
+	}
+	if (name)
+		*name = xstrdup(names[0]);
+	*diff_ids = v;
+	stored_clear(&x);
+	return 0;
 }
 
 void image_info_free(struct image_info *v, size_t n)

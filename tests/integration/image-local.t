@@ -245,11 +245,33 @@ check_archives() {
     is "$(ls -A "$S/tmp")" "" "no unpacked archive is left in tmp/"
 }
 
+# On a terminal (script(1) gives skiff a pty) pull draws bars in place; in a
+# pipe it writes plain lines.
+check_progress() {
+    local S=$MODE_DIR/progress-store P=$MODE_DIR/progress-pipe argv cmd screen
+    case $MODE in
+    root) argv=("$SKIFF") ;;
+    range) as_user_argv; argv=("${AS_USER_ARGV[@]}" "$SKIFF") ;;
+    single) as_user_argv; argv=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF") ;;
+    esac
+    cmd=$(printf '%q ' "${argv[@]}" pull --store "$S" "oci:$TI:multi")
+    screen=$(timeout -s KILL 60 script -qec "$cmd" /dev/null </dev/null 2>&1 8>&-)
+    like "$screen" $'\e\\[2K' "on a pty, pull clears lines to draw bars"
+    like "$screen" $'\e\\[4A' "it moves up over three layer lines and the total to redraw"
+    ok "a full bar ends each layer" test "$(grep -cE '^.*[0-9a-f]{12} \[=+\] +[0-9.]+ [kM]?B / [0-9.]+ [kM]?B .* unpacked' <<<"$screen")" -ge 3
+    ok "the total line counts the layers" test "$(grep -cE 'total +\[=+\] .* 3/3 layers' <<<"$screen")" -ge 1
+    like "$screen" 'stored localhost/test-images:multi' "the final state stays, then the name"
+    skcap pull --store "$P" "oci:$TI:multi"
+    unlike "$err" $'\e' "in a pipe there is no escape sequence"
+    like "$err" 'layer sha256:[0-9a-f]{12}: unpacked' "in a pipe a line per layer"
+}
+
 run_mode() {
     case $MODE in
     root) ;;
     *) user_dir "$MODE_DIR/store"; user_dir "$MODE_DIR/multi-store"; user_dir "$MODE_DIR/zstd-store"
-       user_dir "$MODE_DIR/other"; user_dir "$MODE_DIR/archive-store" ;;
+       user_dir "$MODE_DIR/other"; user_dir "$MODE_DIR/archive-store"
+       user_dir "$MODE_DIR/progress-store"; user_dir "$MODE_DIR/progress-pipe" ;;
     esac
     check_busybox
     check_multi
@@ -258,6 +280,7 @@ run_mode() {
     check_archives
     check_concurrent
     check_kill
+    check_progress
 }
 
 for_each_mode run_mode
