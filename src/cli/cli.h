@@ -31,6 +31,9 @@ bool image_cli_handles(const char *cmd);
 void image_cli_usage(FILE *f);
 int image_cli_main(int argc, char **argv);
 
+/* skiff run (cli/run.c). */
+int run_cli_main(int argc, char **argv);
+
 /* ---- helpers of the runtime face's commands (oci.c) ---- */
 
 /* Runs getopt_long over a command's argv (argv[0] is the command name);

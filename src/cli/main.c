@@ -9,6 +9,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: skiff oci [GLOBAL OPTIONS] COMMAND ...   the OCI runtime (runc's CLI)\n"
+		"       skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]   run a job in a container\n"
 		"       skiff --version\n");
 	image_cli_usage(f);
 	fprintf(f, "\nSee skiff(1) and skiff-oci(1).\n");
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
 		return oci_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "oci") == 0)
 		return oci_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return run_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && image_cli_handles(argv[1]))
 		return image_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
