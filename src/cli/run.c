@@ -20,7 +20,7 @@ enum {
 	OPT_HOSTNAME, OPT_NAME, OPT_STOP_SIGNAL, OPT_KEEP, OPT_RM, OPT_NETWORK, OPT_CAP_ADD,
 	OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_TMPFS, OPT_MEMORY_SWAP, OPT_CPUS,
 	OPT_PIDS_LIMIT, OPT_STORAGE_LIMIT, OPT_TIMEOUT, OPT_STOP_TIMEOUT, OPT_SECRET,
-	OPT_JSON, OPT_CAPTURE_LIMIT, OPT_LOG_FILE, OPT_QUIET, OPT_HELP,
+	OPT_COPY_IN, OPT_COPY_OUT, OPT_JSON, OPT_CAPTURE_LIMIT, OPT_LOG_FILE, OPT_QUIET, OPT_HELP,
 };
 
 static void push(char ***v, const char *s)
@@ -123,6 +123,8 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "copy-in", required_argument, NULL, OPT_COPY_IN },
+		{ "copy-out", required_argument, NULL, OPT_COPY_OUT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "capture-limit", required_argument, NULL, OPT_CAPTURE_LIMIT },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
@@ -212,6 +214,8 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 			break;
 		case 'i': o->interactive = true; break;
 		case OPT_SECRET: push(&o->secrets, optarg); break;
+		case OPT_COPY_IN: push(&o->copy_in, optarg); break;
+		case OPT_COPY_OUT: push(&o->copy_out, optarg); break;
 		case OPT_JSON: *json = true; break;
 		case OPT_CAPTURE_LIMIT:
 			if (parse_bytes(optarg, "--capture-limit", false, &v, err) < 0)
@@ -270,6 +274,8 @@ out:
 	free(o.tmpfs);
 	free(o.volumes);
 	free(o.secrets);
+	free(o.copy_in);
+	free(o.copy_out);
 	job_result_clear(&r);
 	fflush(stdout);
 	return status;

@@ -56,6 +56,15 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 int job_write_files(int dirfd, const struct job_options *o, const char *hostname,
 		    char ***env, struct skiff_error **err);
 
+/* ---- copy.c: files in and out of the container's root -------------------- */
+
+/* In a child that joins the container's namespaces (user_ns -1: none of
+ * its own): each HOST:CTR copied in, or each CTR:HOSTDIR copied out
+ * (*copied gets the host paths written).  "job.copy*" errors. */
+int job_copy_in(int user_ns, int mnt_ns, char *const *specs, struct skiff_error **err);
+int job_copy_out(int user_ns, int mnt_ns, char *const *specs, char ***copied,
+		 struct skiff_error **err);
+
 /* ---- monitor.c: from start to exit ----------------------------------------- */
 
 /* Starts the created container ID whose init is pid, streams or captures

@@ -127,7 +127,7 @@ static int resolve_image(struct image_store *s, const struct job_options *o,
 	return image_layers_get(s, name, l, err);
 }
 
-static int make_container_dir(int storefd, const char *id, int *dirfd,
+static int make_container_dir(int storefd, const char *id, bool capped, int *dirfd,
 			      struct skiff_error **err)
 {
 	_cleanup_free_ char *rel = xasprintf(CONTAINERS "/%s", id);
@@ -137,7 +137,8 @@ static int make_container_dir(int storefd, const char *id, int *dirfd,
 		return skiff_error_set(err, errno, "job.state",
 				       "cannot create the container directory %s in the store", rel);
 	*dirfd = openat(storefd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (*dirfd < 0 || mkdirat(*dirfd, "rootfs", 0755) < 0)
+	if (*dirfd < 0 || mkdirat(*dirfd, "rootfs", 0755) < 0 ||
+	    (capped && mkdirat(*dirfd, "wl", 0755) < 0))
 		return skiff_error_set(err, errno, "job.state", "cannot set up %s", rel);
 	/* The container's root owns the writable layer's parent. */
 	fchmod(*dirfd, 0711);
@@ -251,7 +252,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	_cleanup_spec_ struct spec *spec = NULL;
 	_cleanup_free_ char *state_root = NULL, *dir = NULL, *cdir_rel = NULL, *hostname = NULL;
 	_cleanup_strv_ char **secret_env = NULL;
-	_cleanup_close_ int cdirfd = -1;
+	_cleanup_close_ int cdirfd = -1, mnt_ns = -1, user_ns = -1;
 	_cleanup_json_ json_t *config = NULL;
 	struct image_layers layers = { 0 };
 	struct job_spec_input in = { .o = o };
@@ -283,7 +284,8 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	if (claim_name(image_store_dirfd(s), r->name, r->container_id, err) < 0)
 		goto out;
 	named = true;
-	if (make_container_dir(image_store_dirfd(s), r->container_id, &cdirfd, err) < 0)
+	if (make_container_dir(image_store_dirfd(s), r->container_id,
+			       o->storage_limit != NULL, &cdirfd, err) < 0)
 		goto out;
 	cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
 	dir = xasprintf("%s/%s", image_store_path(s), cdir_rel);
@@ -314,10 +316,29 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
 		goto out;
 	}
+	/* The container's namespaces, held open for the copies: the mount
+	 * namespace (and its overlay) outlives the job while an fd names it. */
+	if (o->copy_in != NULL || o->copy_out != NULL) {
+		_cleanup_free_ char *mnt = xasprintf("/proc/%d/ns/mnt", pid);
+		_cleanup_free_ char *user = xasprintf("/proc/%d/ns/user", pid);
+
+		mnt_ns = open(mnt, O_RDONLY | O_CLOEXEC);
+		if (in.rootless)
+			user_ns = open(user, O_RDONLY | O_CLOEXEC);
+		if (mnt_ns < 0 || (in.rootless && user_ns < 0)) {
+			skiff_error_set(err, errno, "job.copy", "cannot open the container's namespaces");
+			goto out;
+		}
+	}
+	if (o->copy_in != NULL && job_copy_in(user_ns, mnt_ns, o->copy_in, err) < 0)
+		goto out;
 	if (job_monitor(&ctx, r->container_id, pid, o, stop_signal, sw.out[0], sw.err[0], r,
 			err) < 0)
 		goto out;
 	collect_stats(&ctx, r->container_id, r);
+	if (o->copy_out != NULL &&
+	    job_copy_out(user_ns, mnt_ns, o->copy_out, &r->copied_out, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {
