@@ -86,6 +86,6 @@ char *job_result_json(const struct job_result *r, const struct skiff_error *e)
 		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "id", e->id,
 							  "message", msg));
 	}
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	return text;
 }

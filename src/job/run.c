@@ -307,6 +307,8 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		goto out;
 	rc = container_create(&ctx, r->container_id, &co, err);
 	stdio_swap_out(&sw);
+	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
+		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
 	if (rc < 0)
 		goto out;
 	rc = -1;
