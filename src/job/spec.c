@@ -529,9 +529,12 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 		for (char **t = o->tmpfs; t && *t; t++)
 			if (strncmp(*t, "/tmp", 4) == 0 && ((*t)[4] == '\0' || (*t)[4] == ':'))
 				tmp_given = true;
-		for (char **v = o->volumes; v && *v; v++)
-			if (strstr(*v, ":/tmp") != NULL)
+		for (char **v = o->volumes; v && *v; v++) {
+			const char *c = strstr(*v, ":/tmp");
+
+			if (c != NULL && (c[5] == '\0' || c[5] == ':'))
 				tmp_given = true;
+		}
 		if (!tmp_given)
 			add_mount(mounts, "/tmp", "tmpfs", "tmpfs",
 				  string_list("nosuid", "nodev", "mode=1777", NULL));

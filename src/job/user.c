@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* -u / the image's User: names and groups are the image's, read from the
  * /etc/passwd and /etc/group its layers show together (as the overlay
- * would), each file opened with RESOLVE_IN_ROOT inside one layer's tree so
+ * would), each file resolved inside one layer's tree (sys_open_in_root) so
  * that no symlink in an image can make skiff read a host file. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -25,20 +22,13 @@ void job_user_clear(struct job_user *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int open_in_layer(int layerfd, const char *path, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-
-	return (int)syscall(SYS_openat2, layerfd, path, &how, sizeof(how));
-}
-
 static bool is_opaque(int fd)
 {
-	char v[2];
+	char path[32], v[2];
 
-	return (fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
-	       (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
+	sys_fd_path(fd, path);   /* an O_PATH fd: xattrs through its path */
+	return (getxattr(path, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
+	       (getxattr(path, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
 }
 
 /* etc/NAME as the merged view shows it, or NULL when absent there. */
@@ -48,27 +38,34 @@ static char *read_merged(char *const *layers, size_t n, const char *name)
 
 	for (size_t i = n; i-- > 0;) {
 		_cleanup_close_ int layer = open(layers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_close_ int fd = -1, etc = -1;
-		char *text = NULL;
+		_cleanup_close_ int etc = -1, fd = -1;
+		_cleanup_error_ struct skiff_error *e = NULL, *e2 = NULL;
+		_cleanup_free_ char *text = NULL;
 		struct stat st;
+		char path[32];
 
 		if (layer < 0)
 			return NULL;
-		fd = open_in_layer(layer, rel, O_PATH);
-		if (fd >= 0) {
-			_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fd);
-
-			/* Not a regular file: a whiteout (a 0/0 device) deleted it. */
-			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    read_file_at(AT_FDCWD, path, ACCOUNT_FILE_MAX, &text, NULL, NULL) < 0)
-				return NULL;
-			return text;
-		}
-		/* Not in this layer: a deleted or opaque /etc hides the lower ones. */
-		etc = open_in_layer(layer, "etc", O_RDONLY | O_DIRECTORY);
-		if (etc >= 0 && is_opaque(etc))
+		etc = sys_open_in_root(layer, "etc", SYS_NO_CREATE, 0, &e);
+		if (etc < 0) {
+			if (e->errnum == ENOENT)
+				continue;
 			return NULL;
-		if (etc < 0 && errno == ENOTDIR)
+		}
+		/* A whiteout (a 0/0 device) where /etc was deletes it. */
+		if (fstat(etc, &st) < 0 || !S_ISDIR(st.st_mode))
+			return NULL;
+		/* Any entry of this layer hides the lower ones: a symlink that
+		 * leads nowhere inside the layer, or a whiteout, too. */
+		if (fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			fd = sys_open_in_root(layer, rel, SYS_NO_CREATE, 0, &e2);
+			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    read_file_at(AT_FDCWD, sys_fd_path(fd, path), ACCOUNT_FILE_MAX, &text,
+					 NULL, NULL) < 0)
+				return NULL;
+			return steal_pointer(&text);
+		}
+		if (is_opaque(etc))
 			return NULL;
 	}
 	return NULL;
