@@ -145,7 +145,7 @@ int job_user_resolve(const char *user, char *const *layers, size_t n_layers,
 	} else {
 		pw = find_entry(passwd, u, false);
 		if (pw == NULL || parse_id(pw[2], &id) < 0)
-			return skiff_error_set(err, ENOENT, "job.user.unknown",
+			return skiff_error_set(err, 0, "job.user.unknown",
 					       "user \"%s\" is not in the image's /etc/passwd: "
 					       "give a numeric UID[:GID]", u);
 		out->uid = id;
@@ -168,7 +168,7 @@ int job_user_resolve(const char *user, char *const *layers, size_t n_layers,
 		} else {
 			gr = find_entry(group, g, false);
 			if (gr == NULL || parse_id(gr[2], &id) < 0)
-				return skiff_error_set(err, ENOENT, "job.user.unknown",
+				return skiff_error_set(err, 0, "job.user.unknown",
 						       "group \"%s\" is not in the image's "
 						       "/etc/group: give a numeric GID", g);
 			out->gid = id;
