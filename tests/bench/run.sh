@@ -58,7 +58,10 @@ cleanup() {
 trap cleanup EXIT
 uhome=$work/home
 mkdir -p "$uhome" && chown "$user:" "$uhome"
-as_user() { runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME="$uhome" XDG_RUNTIME_DIR="$uhome/run" "$@"; }
+as_user() {
+  runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME="$uhome" USER="$user" LOGNAME="$user" \
+    XDG_RUNTIME_DIR="$uhome/run" "$@"
+}
 as_user mkdir -p "$uhome/run"
 
 # time_runs LABEL CMD...: N timed runs (after 3 untimed), median and p90.
@@ -138,8 +141,9 @@ else
   echo "ch-run: not installed"
 fi
 if command -v podman >/dev/null &&
-  as_user podman pull -q "oci:$image" >/dev/null 2>&1; then
-  time_runs podman-rootless as_user podman run --rm --network none localhost/busybox:latest /bin/true
+  pid=$(as_user podman pull -q "oci:$image" 2>/dev/null) && [ -n "$pid" ]; then
+  # By its id: podman names a layout's image after nothing usable.
+  time_runs podman-rootless as_user podman run --rm --network none "$pid" /bin/true
   ratio skiff-run-rootless podman-rootless
 else
   echo "podman: not installed, or cannot import the layout"
