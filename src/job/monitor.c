@@ -94,6 +94,9 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		sigaction(forwarded[i], &sa, NULL);
 	if (container_start(ctx, id, err) < 0) {
 		forward_pid = 0;
+		sa.sa_handler = SIG_DFL;
+		for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+			sigaction(forwarded[i], &sa, NULL);
 		return -1;
 	}
 	r->started = true;
