@@ -424,6 +424,8 @@ struct container_stats {
 	bool has_cgroup;
 	bool has_memory;
 	uint64_t memory_current, memory_max, swap_current, oom, oom_kill;
+	bool has_memory_peak;       /* memory.peak: Linux 5.19 and later */
+	uint64_t memory_peak;
 	bool has_cpu;
 	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec, cpu_nr_periods,
 		 cpu_nr_throttled, cpu_throttled_usec;

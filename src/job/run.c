@@ -241,8 +241,11 @@ static void collect_stats(const struct runtime_ctx *ctx, const char *id, struct 
 		r->has_cpu = true;
 		r->cpu_usec = st.cpu_usage_usec;
 	}
-	if (st.has_memory) {
+	if (st.has_memory)
 		r->oom_killed = st.oom_kill > 0;
+	if (st.has_memory_peak) {
+		r->has_memory_peak = true;
+		r->memory_peak = st.memory_peak;
 	}
 }
 

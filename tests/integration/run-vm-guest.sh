@@ -39,6 +39,12 @@ run --json --memory 32m --memory-swap 32m localhost/busybox sh -c \
 is "$(jq -r '[.oom_killed, .success] | @tsv' <<<"$out")" $'true\tfalse' \
     "--memory 32m: a job that needs 100 MB is OOM-killed, and the result says so"
 like "$(jq -r .cpu_seconds <<<"$out")" '^[0-9.e-]+$' "--json: cpu_seconds from the cgroup"
+peak=$(jq -r .memory_peak_bytes <<<"$out")
+if [[ $peak =~ ^[0-9]+$ ]] && [ "$peak" -gt 16000000 ] && [ "$peak" -le 33554432 ]; then
+    pass "--json: memory_peak_bytes from the cgroup, near the 32m limit ($peak)"
+else
+    fail "--json: memory_peak_bytes from the cgroup, near the 32m limit" "got: '$peak'" "$ctx"
+fi
 
 FORKS='for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait; echo all-forked'
 run --json --pids-limit 8 localhost/busybox sh -c "$FORKS"
