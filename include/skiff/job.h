@@ -87,4 +87,10 @@ void job_result_clear(struct job_result *r);
  * Text the caller frees. */
 char *job_result_json(const struct job_result *r, const struct skiff_error *e);
 
+/* Removes a container kept with --keep: NAME or its 64-digit ID, its
+ * directory and its name.  "job.not_found"; "job.running" while its run
+ * goes on. */
+int job_remove(const char *store, const char *state_root, const char *what,
+	       struct skiff_error **err);
+
 #endif

@@ -33,6 +33,8 @@ int image_cli_main(int argc, char **argv);
 
 /* skiff run (cli/run.c). */
 int run_cli_main(int argc, char **argv);
+/* skiff rm (cli/run.c): containers kept with --keep. */
+int rm_cli_main(int argc, char **argv);
 
 /* ---- helpers of the runtime face's commands (oci.c) ---- */
 

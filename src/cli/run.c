@@ -280,3 +280,51 @@ out:
 	fflush(stdout);
 	return status;
 }
+
+/* skiff rm [--store DIR] [--root DIR] NAME|ID...: containers kept with --keep. */
+int rm_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store = NULL, *root = NULL;
+	int c, status = 0;
+
+	FOR_EACH_OPT(c, argc, argv, "", opts) {
+		switch (c) {
+		case OPT_STORE: store = optarg; break;
+		case OPT_ROOT: root = optarg; break;
+		default: {
+			_cleanup_error_ struct skiff_error *err = NULL;
+
+			skiff_error_set(&err, 0, "cli.usage",
+					"rm: unknown option or missing value in \"%s\" (usage: skiff "
+					"rm [--store DIR] NAME|ID...)", argv[optind - 1]);
+			skiff_log_error(err);
+			return 125;
+		}
+		}
+	}
+	if (optind >= argc) {
+		_cleanup_error_ struct skiff_error *err = NULL;
+
+		skiff_error_set(&err, 0, "cli.usage",
+				"rm: a container name or id is needed (usage: skiff rm [--store DIR] "
+				"NAME|ID...)");
+		skiff_log_error(err);
+		return 125;
+	}
+	for (int i = optind; i < argc; i++) {
+		_cleanup_error_ struct skiff_error *err = NULL;
+
+		if (job_remove(store, root, argv[i], &err) < 0) {
+			skiff_log_error(err);
+			status = 125;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+	}
+	return status;
+}

@@ -9,6 +9,7 @@
  *                                 etc/ (hosts, hostname, resolv.conf),
  *                                 secrets/
  *   STORE/containers/names/NAME   a symlink to ID: one container per name */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -376,4 +377,78 @@ out:
 	}
 	image_layers_clear(&layers);
 	return rc;
+}
+
+/* ---- skiff rm: a container kept with --keep ---------------------------------- */
+
+static bool is_hex_id(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+int job_remove(const char *store, const char *state_root, const char *what,
+	       struct skiff_error **err)
+{
+	_cleanup_store_ struct image_store *s = NULL;
+	_cleanup_free_ char *link = NULL, *rel = NULL, *root = NULL, *state = NULL;
+	char id[80];
+	ssize_t n;
+	struct runtime_ctx ctx = { 0 };
+	struct stat st;
+	int storefd;
+
+	if (image_store_open(store, &s, err) < 0)
+		return -1;
+	storefd = image_store_dirfd(s);
+	if (is_hex_id(what)) {
+		snprintf(id, sizeof(id), "%s", what);
+	} else {
+		if (check_name(what, err) < 0)
+			return -1;
+		link = xasprintf(NAMES "/%s", what);
+		n = readlinkat(storefd, link, id, sizeof(id) - 1);
+		if (n < 0)
+			return skiff_error_set(err, 0, "job.not_found",
+					       "no container named \"%s\" in the store %s", what,
+					       image_store_path(s));
+		id[n] = '\0';
+	}
+	rel = xasprintf(CONTAINERS "/%s", id);
+	if (!is_hex_id(id) || fstatat(storefd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return skiff_error_set(err, 0, "job.not_found",
+				       "no container \"%s\" in the store %s", what,
+				       image_store_path(s));
+	/* A container that still has runtime state is running (its skiff
+	 * run has not finished): leave it to its run. */
+	if (runtime_state_root(state_root, &root, err) < 0)
+		return -1;
+	ctx.state_root = root;
+	if (container_state_json(&ctx, id, &state, NULL) == 0)
+		return skiff_error_set(err, 0, "job.running",
+				       "container \"%s\" is running: wait for its skiff run to end",
+				       what);
+	if (image_store_remove(s, rel, err) < 0)
+		return skiff_error_prefix(err, "removing container %s: ", what);
+	/* Its name, when the name still points to it. */
+	{
+		_cleanup_closedir_ DIR *d = NULL;
+		int fd = openat(storefd, NAMES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct dirent *de;
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (d == NULL && fd >= 0)
+			close(fd);
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			char target[80];
+
+			n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			if (strcmp(target, id) == 0)
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	return 0;
 }
