@@ -338,6 +338,9 @@ check_names_and_limits() {
     done
     skrun --name clash "$BB" true
     like "$status:$err" '^125:.*\[job\.name\.in_use\]' "--name: a name in use is a clear error"
+    sk_argv
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" clash
+    like "$status:$err" '^125:.*\[job\.running\]' "skiff rm refuses a container whose run goes on"
     skrun --name 'bad name' "$BB" true
     like "$status:$err" '^125:.*\[job\.name\.invalid\]' "--name: a malformed name is refused"
     # skiff itself (runuser's child in the rootless modes) gets SIGTERM.
@@ -384,11 +387,16 @@ check_keep() {
     id=$(jq -r .container_id <<<"$out")
     ok "--keep keeps the writable layer" test -f "$S/containers/$id/upper/kept-file"
     ok "--keep keeps the name" test -L "$S/containers/names/kept"
-    # No `skiff rm` yet: the test removes it as the user would have to.
+    skrun --json --keep "$BB" sh -c 'mkdir -p /d/e && echo x >/d/e/f && chown -R 1234:1234 /d 2>/dev/null; chmod 700 /d /d/e'
+    local id2
+    id2=$(jq -r .container_id <<<"$out")
     sk_argv
-    "${SK[@]}" --version >/dev/null 2>&1
-    rm -f "$S/containers/names/kept"
-    if [ "$MODE" = root ]; then rm -rf "$S/containers/$id"; else as_user rm -rf "$S/containers/$id"; fi
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept "$id2"
+    is "$status:$out" $'0:kept\n'"$id2" "skiff rm NAME and skiff rm ID (files of other owners too)"
+    ok "skiff rm removed the directories" test ! -e "$S/containers/$id" -a ! -e "$S/containers/$id2"
+    ok "skiff rm freed the name" test ! -L "$S/containers/names/kept"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept
+    like "$status:$err" '^125:.*\[job\.not_found\]' "skiff rm of an unknown name: job.not_found"
 }
 
 each_mode() {
