@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include <skiff/error.h>
+#include <skiff/sys.h>
 
 /* ---- references (image/reference.c) ------------------------------------- */
 
@@ -178,6 +179,35 @@ struct image_prune_result {
 /* Removes every blob and layer no tag uses, and leftovers in tmp/. */
 int image_prune(struct image_store *s, struct image_prune_result *r,
 		struct skiff_error **err);
+
+/* What a container is made of (image/images.c): IMAGE as for
+ * image_inspect; dirs are the unpacked layer trees, lowest first. */
+struct image_layers {
+	char *name;              /* the stored name */
+	char *manifest;          /* manifest digest */
+	char *id;                /* config digest */
+	char *config;            /* the image config JSON */
+	size_t config_len;
+	char **dirs;             /* NULL-terminated */
+	size_t n_dirs;
+};
+int image_layers_get(struct image_store *s, const char *image, struct image_layers *out,
+		     struct skiff_error **err);
+void image_layers_clear(struct image_layers *l);
+
+/* How the layers' owners were written (image/store.c): as they are (real
+ * root, n = 0), through a user namespace mapping 0 to the user and 1..N to
+ * its subordinate range (n = 2, maps filled), or collapsed to the user
+ * (n = 0).  A container over the layers uses the same mapping. */
+enum image_owners { IMAGE_OWNERS_ROOT, IMAGE_OWNERS_RANGE, IMAGE_OWNERS_SINGLE };
+enum image_owners image_store_owners(const struct image_store *s,
+				     struct sys_id_map uid_map[2],
+				     struct sys_id_map gid_map[2], size_t *n);
+/* Removes PATH (relative to the store) with the rights of the layers'
+ * owner: in the range mode, from inside that user namespace. */
+int image_store_remove(struct image_store *s, const char *path, struct skiff_error **err);
+/* The store directory's fd (for *at() calls below it). */
+int image_store_dirfd(const struct image_store *s);
 
 /* Checks the store: every blob matches its digest, every tag's manifest,
  * config and layers are present, no half-made entry is visible. */

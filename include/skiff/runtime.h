@@ -262,9 +262,25 @@ struct spec_linux {
 	bool has_intel_rdt;                 /* parsed for validation only */
 };
 
+/* An in-memory extension of root, never read from config.json: the job
+ * face (job/) asks for the rootfs to be an overlay of image layers, which
+ * the init mounts on root.path inside the container's user and mount
+ * namespaces (rootless overlayfs needs the mount made there). */
+struct spec_root_overlay {
+	char **lower;            /* layer trees, topmost first, NULL-terminated */
+	size_t n_lower;
+	char *upper, *work;      /* absolute; created when missing */
+	bool userxattr;          /* whiteouts as user.overlay.* (rootless) */
+	/* When set, upper and work live on a tmpfs of this size ("1g")
+	 * mounted at tmpfs_dir first: the writable layer is capped. */
+	char *tmpfs_size;
+	char *tmpfs_dir;
+};
+
 struct spec {
 	char *oci_version;
 	struct spec_root root;
+	struct spec_root_overlay *root_overlay; /* NULL: root.path as it is */
 	struct spec_process *process;       /* NULL allowed only for `create` of a spec without one: refused */
 	char *hostname;
 	char *domainname;
@@ -316,6 +332,14 @@ char *spec_default_json(const struct spec_default_opts *o);
 /* skiff's default seccomp profile (seccomp/default.json, built in): the
  * JSON text of a linux.seccomp object.  docs/seccomp.md explains it. */
 extern const char skiff_seccomp_default_profile[];
+
+/* Capabilities by name (runtime/capabilities.c). */
+/* "CAP_CHOWN" -> 0: the whole name, in capitals, known to libcap; else -1. */
+int capability_from_name(const char *name);
+/* 0 -> "CAP_CHOWN" (caller frees), or NULL when libcap has no name. */
+char *capability_name(int cap);
+/* /proc/sys/kernel/cap_last_cap, or probed with PR_CAPBSET_READ. */
+int capabilities_last_cap(void);
 
 /* ===================================================================== */
 /* The container lifecycle (runc's shape).                                */
@@ -400,6 +424,8 @@ struct container_stats {
 	bool has_cgroup;
 	bool has_memory;
 	uint64_t memory_current, memory_max, swap_current, oom, oom_kill;
+	bool has_memory_peak;       /* memory.peak: Linux 5.19 and later */
+	uint64_t memory_peak;
 	bool has_cpu;
 	uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec, cpu_nr_periods,
 		 cpu_nr_throttled, cpu_throttled_usec;

@@ -40,6 +40,10 @@ int cli_creds(const char *arg, char **out, struct skiff_error **err);
 int cli_read_password(const char *user, char **out, struct skiff_error **err);
 int cli_cmd_login(int argc, char **argv, struct skiff_error **err);
 int cli_cmd_logout(int argc, char **argv, struct skiff_error **err);
+/* skiff run (cli/run.c). */
+int run_cli_main(int argc, char **argv);
+/* skiff rm (cli/run.c): containers kept with --keep. */
+int rm_cli_main(int argc, char **argv);
 
 /* ---- helpers of the runtime face's commands (oci.c) ---- */
 

@@ -9,6 +9,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: skiff oci [GLOBAL OPTIONS] COMMAND ...   the OCI runtime (runc's CLI)\n"
+		"       skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]   run a job in a container\n"
+		"       skiff rm [--store DIR] NAME|ID...   remove a container kept with run --keep\n"
 		"       skiff --version\n"
 		"       skiff [--debug] [--log FILE] [--log-format text|json] IMAGE-COMMAND ...\n");
 	image_cli_usage(f);
@@ -65,6 +67,10 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return run_cli_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
+		return rm_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && image_cli_handles(argv[1]))
 		return image_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {

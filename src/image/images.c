@@ -397,3 +397,47 @@ int image_store_verify(struct image_store *s, struct skiff_error **err)
 	}
 	return 0;
 }
+
+/* ---- what a container needs of an image ------------------------------------ */
+
+void image_layers_clear(struct image_layers *l)
+{
+	free(l->name);
+	free(l->manifest);
+	free(l->id);
+	free(l->config);
+	strv_free(l->dirs);
+	memset(l, 0, sizeof(*l));
+}
+
+int image_layers_get(struct image_store *s, const char *image, struct image_layers *out,
+		     struct skiff_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct stored x;
+
+	memset(out, 0, sizeof(*out));
+	if (resolve(s, image, &names, err) < 0 || stored_load(s, names[0], &x, err) < 0)
+		return -1;
+	out->dirs = xzalloc((x.c.n_diff_ids + 1) * sizeof(char *));
+	for (size_t i = 0; i < x.c.n_diff_ids; i++) {
+		out->dirs[i] = xasprintf("%s/" STORE_LAYERS "/%s/diff", s->path,
+					 digest_hex(x.c.diff_ids[i]));
+		if (!store_has_layer(s, x.c.diff_ids[i])) {
+			skiff_error_set(err, ENOENT, "image.layer.missing",
+					"image %s: layer %s is not in the store: pull the image "
+					"again", x.name, x.c.diff_ids[i]);
+			stored_clear(&x);
+			image_layers_clear(out);
+			return -1;
+		}
+	}
+	out->n_dirs = x.c.n_diff_ids;
+	out->name = steal_pointer(&x.name);
+	out->manifest = steal_pointer(&x.manifest_digest);
+	out->id = xstrdup(x.m.config.digest);
+	out->config = steal_pointer(&x.config_data);
+	out->config_len = x.config_len;
+	stored_clear(&x);
+	return 0;
+}

@@ -641,3 +641,41 @@ int store_remove_tree(struct image_store *s, const char *path, struct skiff_erro
 		return store_rm_rf_at(s->dirfd, path, err);
 	return store_run_as_owner(s, remove_as_owner, (void *)path, NULL, 0, err);
 }
+
+enum image_owners image_store_owners(const struct image_store *s,
+				     struct sys_id_map uid_map[2],
+				     struct sys_id_map gid_map[2], size_t *n)
+{
+	*n = 0;
+	switch (s->owners) {
+	case STORE_OWNERS_ROOT:
+		return IMAGE_OWNERS_ROOT;
+	case STORE_OWNERS_SINGLE:
+		return IMAGE_OWNERS_SINGLE;
+	case STORE_OWNERS_RANGE:
+		break;
+	}
+	memcpy(uid_map, s->uid_map, 2 * sizeof(*uid_map));
+	memcpy(gid_map, s->gid_map, 2 * sizeof(*gid_map));
+	*n = s->n_map;
+	return IMAGE_OWNERS_RANGE;
+}
+
+int image_store_remove(struct image_store *s, const char *path, struct skiff_error **err)
+{
+	_cleanup_error_ struct skiff_error *first = NULL;
+
+	/* Most trees the user can remove alone: no helper process needed. */
+	if (store_rm_rf_at(s->dirfd, path, &first) == 0)
+		return 0;
+	if (s->owners != STORE_OWNERS_RANGE) {
+		*err = steal_pointer(&first);
+		return -1;
+	}
+	return store_remove_tree(s, path, err);
+}
+
+int image_store_dirfd(const struct image_store *s)
+{
+	return s->dirfd;
+}

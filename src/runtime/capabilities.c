@@ -11,6 +11,7 @@
  * capabilities are what a non-root process keeps across execve(); for uid
  * 0 the kernel recomputes permitted = effective = bounding | inheritable at
  * execve() (capabilities(7)), as with runc and crun. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -45,6 +46,24 @@ int capability_from_name(const char *name)
 	canonical = xstrdup(text);
 	cap_free(text);
 	return strcasecmp(canonical, name) == 0 ? (int)value : -1;
+}
+
+char *capability_name(int cap)
+{
+	char *text = cap_to_name((cap_value_t)cap), *out;
+
+	if (text == NULL)
+		return NULL;
+	out = xstrdup(text);
+	cap_free(text);
+	/* libcap says "cap_chown"; a number for one it does not know. */
+	if (strncasecmp(out, "cap_", 4) != 0) {
+		free(out);
+		return NULL;
+	}
+	for (char *p = out; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return out;
 }
 
 int capabilities_last_cap(void)

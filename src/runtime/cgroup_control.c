@@ -243,6 +243,7 @@ int cgroup_read_stats(const char *path, struct container_stats *out, struct skif
 		if (!read_u64(path, "memory.max", &out->memory_max))
 			out->memory_max = UINT64_MAX;
 		(void)read_u64(path, "memory.swap.current", &out->swap_current);
+		out->has_memory_peak = read_u64(path, "memory.peak", &out->memory_peak);
 		events = cgroup_read_file(path, "memory.events");
 		(void)cgroup_keyed_value(events, "oom", &out->oom);
 		(void)cgroup_keyed_value(events, "oom_kill", &out->oom_kill);

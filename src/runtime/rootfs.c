@@ -329,6 +329,91 @@ static int pivot_to(const struct init_config *c, int rootfd, struct skiff_error 
 	return 0;
 }
 
+static int overlay_set(int fs, const char *key, const char *value)
+{
+	if (value == NULL)
+		return (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0);
+}
+
+/* The layers are given one by one ("lowerdir+", Linux 6.8): a joined
+ * lowerdir string would be bounded by a page, about 35 store paths. */
+static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one_by_one)
+{
+	if (one_by_one) {
+		for (size_t i = 0; i < o->n_lower; i++)
+			if (overlay_set(fs, "lowerdir+", o->lower[i]) < 0)
+				return -1;
+	} else {
+		size_t len = 1;
+
+		for (size_t i = 0; i < o->n_lower; i++)
+			len += strlen(o->lower[i]) + 1;
+		_cleanup_free_ char *joined = xzalloc(len);
+
+		for (size_t i = 0; i < o->n_lower; i++) {
+			if (i > 0)
+				strcat(joined, ":");
+			strcat(joined, o->lower[i]);
+		}
+		if (overlay_set(fs, "lowerdir", joined) < 0)
+			return -1;
+	}
+	if (overlay_set(fs, "upperdir", o->upper) < 0 || overlay_set(fs, "workdir", o->work) < 0)
+		return -1;
+	/* Rootless: the layers' whiteouts and opaque marks are user.overlay.*
+	 * xattrs, and trusted.* ones cannot be read or set in a user
+	 * namespace (overlayfs.rst, "userxattr"). */
+	if (o->userxattr && overlay_set(fs, "userxattr", NULL) < 0)
+		return -1;
+	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+}
+
+/* root_overlay: overlayfs over the image's layers, made here, inside the
+ * container's user and mount namespaces. */
+static int mount_root_overlay(const struct spec_root_overlay *o, const char *target,
+			      struct skiff_error **err)
+{
+	_cleanup_close_ int fs = -1, mnt = -1;
+
+	if (o->n_lower == 0)
+		return skiff_error_set(err, EINVAL, "rootfs.overlay",
+				       "the overlay root has no layer");
+	if (o->tmpfs_size != NULL) {
+		_cleanup_free_ char *data = xasprintf("size=%s,mode=0755", o->tmpfs_size);
+
+		if (mount("tmpfs", o->tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
+			return skiff_error_set(err, errno, "rootfs.overlay",
+					       "cannot mount the size-capped tmpfs (%s) for the "
+					       "writable layer on %s", data, o->tmpfs_dir);
+	}
+	if ((mkdir(o->upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(o->work, 0700) < 0 && errno != EEXIST))
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot create the writable layer %s", o->upper);
+	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot use overlayfs (is the overlay module loaded?)");
+	if (overlay_configure(fs, o, true) < 0) {
+		close(fs);
+		fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+		if (fs < 0 || overlay_configure(fs, o, false) < 0)
+			return skiff_error_set(err, errno, "rootfs.overlay",
+					       "cannot mount the overlay of %zu layers on %s%s",
+					       o->n_lower, target,
+					       errno == EPERM && o->userxattr
+					       ? ": this kernel does not allow overlayfs in a "
+						 "user namespace (Linux 5.11 or later does)" : "");
+	}
+	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0 || syscall(SYS_move_mount, mnt, "", AT_FDCWD, target,
+			       MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot attach the overlay root on %s", target);
+	return 0;
+}
+
 int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 {
 	const struct spec *s = c->spec;
@@ -340,9 +425,13 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 		return skiff_error_set(err, errno, "rootfs.propagation",
 				       "cannot make the mount tree private");
 	/* pivot_root needs the new root to be a mount point. */
-	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (s->root_overlay != NULL) {
+		if (mount_root_overlay(s->root_overlay, c->rootfs, err) < 0)
+			return -1;
+	} else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return skiff_error_set(err, errno, "rootfs.mount",
 				       "cannot bind-mount the rootfs %s (root.path)", c->rootfs);
+	}
 	rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return skiff_error_set(err, errno, "rootfs.open", "cannot open %s", c->rootfs);

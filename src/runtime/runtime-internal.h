@@ -57,10 +57,6 @@ struct cap_sets {                /* bit N: capability N */
 	int last_cap;            /* the running kernel's cap_last_cap */
 };
 
-/* "CAP_CHOWN" -> 0: the whole name, in capitals, known to libcap; else -1. */
-int capability_from_name(const char *name);
-/* /proc/sys/kernel/cap_last_cap, or probed with PR_CAPBSET_READ. */
-int capabilities_last_cap(void);
 /* process.capabilities -> bit sets for a process running as uid.  NULL
  * gives empty sets (runc and crun do the same).  Names above last_cap are
  * dropped with a debug note; ambient capabilities that are not permitted

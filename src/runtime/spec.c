@@ -654,6 +654,14 @@ void spec_free(struct spec *s)
 	hooks_free(s->hooks);
 	spec_kv_free(s->annotations, s->n_annotations);
 	spec_linux_free(s->linux_);
+	if (s->root_overlay != NULL) {
+		strv_free(s->root_overlay->lower);
+		free(s->root_overlay->upper);
+		free(s->root_overlay->work);
+		free(s->root_overlay->tmpfs_size);
+		free(s->root_overlay->tmpfs_dir);
+		free(s->root_overlay);
+	}
 	free(s);
 }
 

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* skiff — the job face: `skiff run IMAGE [COMMAND...]`.  job/ is where
+ * image/ and runtime/ meet: it resolves the image in the store, builds the
+ * container's spec in memory from the image config and the options, runs
+ * it over an overlay of the layers, watches it (streams, timeout) and
+ * reports how it ended. */
+#ifndef SKIFF_JOB_H
+#define SKIFF_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skiff/error.h>
+
+enum job_pull { JOB_PULL_MISSING, JOB_PULL_ALWAYS, JOB_PULL_NEVER };
+enum job_network { JOB_NETWORK_NONE, JOB_NETWORK_HOST };
+
+/* Lists are NULL-terminated string vectors (NULL: empty). */
+struct job_options {
+	const char *store;            /* --store, or NULL: the default store */
+	const char *state_root;       /* --root, or NULL: the runtime's default */
+	const char *image;            /* a name, an id, or a transport:source */
+	char **command;               /* the trailing COMMAND [ARG...] */
+	enum job_pull pull;
+	const char *platform;         /* "os/arch[/variant]" or NULL */
+	bool quiet_pull;
+
+	bool has_entrypoint;
+	const char *entrypoint;       /* "" clears the image's */
+	char **env;                   /* -e: "K=V", or "K" (taken from skiff's env) */
+	char **env_files;
+	const char *workdir;
+	const char *user;             /* UID[:GID] | NAME[:GROUP] */
+	const char *hostname;
+	const char *name;
+	const char *stop_signal;      /* overrides the image's StopSignal */
+	bool keep;
+
+	enum job_network network;
+	char **cap_add, **cap_drop;   /* names with or without CAP_, or ALL */
+	bool allow_new_privileges;    /* --security-opt no-new-privileges=false */
+	const char *seccomp;          /* NULL: default; "unconfined"; a FILE */
+	bool read_only;
+	char **tmpfs;                 /* PATH[:OPTIONS] */
+	char **volumes;               /* HOST:CTR[:ro|rw] */
+
+	int64_t memory, memory_swap;  /* bytes; 0: unset; swap -1: unlimited */
+	double cpus;                  /* 0: unset */
+	int64_t pids_limit;           /* 0: unset; -1: unlimited */
+	const char *storage_limit;    /* tmpfs size of the writable layer */
+	double timeout;               /* seconds; 0: none */
+	int stop_timeout;             /* seconds between the stop signal and SIGKILL */
+
+	bool interactive;             /* -i: stdin passed through */
+	char **copy_in;               /* HOST:CTR */
+	char **copy_out;              /* CTR:HOSTDIR */
+	char **secrets;               /* NAME=FILE[,type=env|file] */
+
+	bool capture;                 /* keep stdout/stderr for the result */
+	bool stream;                  /* and copy them live to skiff's own */
+	size_t capture_limit;         /* bytes kept of each stream */
+	const char *log_file;         /* both streams appended there */
+};
+
+struct job_result {
+	bool started;                 /* the job's process was exec'd */
+	int exit_code;                /* 128+N when killed by signal N */
+	int signal;                   /* 0 when it exited */
+	bool timed_out, oom_killed;
+	double duration;              /* seconds, from start to exit */
+	char *container_id, *name, *image, *image_digest;
+	char *out, *err;              /* captured (capture set), NUL-terminated */
+	size_t out_len, err_len;
+	bool truncated;
+	char **copied_out;            /* host paths written by --copy-out */
+	bool has_cpu, has_memory_peak;
+	uint64_t cpu_usec, memory_peak;
+};
+
+/* Runs a job to its end (or to its failure before it ran: then -1 with *err
+ * set, exit status skiff_error_exit_code()).  A job that ran returns 0
+ * whatever its exit status; r tells how it ended. */
+int job_run(const struct job_options *o, struct job_result *r, struct skiff_error **err);
+void job_result_clear(struct job_result *r);
+/* The --json document: the result, and the error when e is not NULL.
+ * Text the caller frees. */
+char *job_result_json(const struct job_result *r, const struct skiff_error *e);
+
+/* Removes a container kept with --keep: NAME or its 64-digit ID, its
+ * directory and its name.  "job.not_found"; "job.running" while its run
+ * goes on. */
+int job_remove(const char *store, const char *state_root, const char *what,
+	       struct skiff_error **err);
+
+#endif

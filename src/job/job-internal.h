@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers shared by the files of the job area only. */
+#ifndef SKIFF_JOB_INTERNAL_H
+#define SKIFF_JOB_INTERNAL_H
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include <skiff/image.h>
+#include <skiff/job.h>
+#include <skiff/runtime.h>
+#include <skiff/sys.h>
+#include <skiff/util.h>
+
+#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
+
+/* ---- user.c: -u / the image's User, through the image's own files ------- */
+
+struct job_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;               /* supplementary, from /etc/group */
+	size_t n_groups;
+	char *home;                  /* from /etc/passwd, else "/" */
+};
+void job_user_clear(struct job_user *u);
+/* Resolves USER ("", "uid", "name", "uid:gid", "name:group") against the
+ * /etc/passwd and /etc/group the layers (lowest first) show together,
+ * read without leaving each layer's tree.  "job.user.unknown". */
+int job_user_resolve(const char *user, char *const *layers, size_t n_layers,
+		     struct job_user *out, struct skiff_error **err);
+
+/* ---- spec.c: the container's spec, in memory ----------------------------- */
+
+struct job_spec_input {
+	const struct job_options *o;
+	json_t *config;              /* the image config's "config" object, or NULL */
+	const struct image_layers *layers;
+	enum image_owners owners;
+	struct sys_id_map uid_map[2], gid_map[2];
+	size_t n_map;
+	const char *dir;             /* the container's directory (absolute) */
+	const char *hostname;
+	bool rootless;
+	char **secret_env;           /* "NAME=value" of type=env secrets */
+};
+/* The spec, and the stop signal the job gets on --timeout. */
+int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop_signal,
+		   struct skiff_error **err);
+
+/* ---- files.c: what the container's directory holds ------------------------ */
+
+/* etc/hosts, etc/hostname, etc/resolv.conf and secrets/NAME for the
+ * container in dirfd; env gets the "NAME=value" of type=env secrets. */
+int job_write_files(int dirfd, const struct job_options *o, const char *hostname,
+		    char ***env, struct skiff_error **err);
+
+/* ---- copy.c: files in and out of the container's root -------------------- */
+
+/* In a child that joins the container's namespaces (user_ns -1: none of
+ * its own): each HOST:CTR copied in, or each CTR:HOSTDIR copied out
+ * (*copied gets the host paths written).  "job.copy*" errors. */
+int job_copy_in(int user_ns, int mnt_ns, char *const *specs, struct skiff_error **err);
+int job_copy_out(int user_ns, int mnt_ns, char *const *specs, char ***copied,
+		 struct skiff_error **err);
+
+/* ---- monitor.c: from start to exit ----------------------------------------- */
+
+/* Starts the created container ID whose init is pid, streams or captures
+ * its output (out_fd/err_fd: the read ends of its stdout and stderr, or
+ * -1 when it writes to skiff's own), enforces --timeout, and waits for it.
+ * Fills exit_code, signal, timed_out, duration and the captures of r. */
+int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
+		const struct job_options *o, int stop_signal, int out_fd, int err_fd,
+		struct job_result *r, struct skiff_error **err);
+
+#endif

@@ -1,0 +1,153 @@
+#!/bin/bash
+# tests/bench/run.sh [-n N] [--skiff PATH] [--image LAYOUT] [--user USER]
+#
+# Benchmark, not a test: `skiff run IMAGE true` with the image already in
+# the store, side by side with what the issue compares it to, N runs each
+# (default 30); prints the median and p90 in ms, the ratios, and skiff's
+# peak RSS during a run (GNU time's %M).
+#
+#   skiff-run     skiff run -q --store S localhost/busybox true
+#   skiff-oci     skiff oci run over a prepared bundle (the same layers)
+#   crun          crun run over that bundle (root only: crun 1.8 refuses the
+#                 build hosts' hybrid cgroup layout, so it runs in a private
+#                 mount namespace without /sys/fs/cgroup/unified, as
+#                 start.sh does; its rootless rows are start.sh's)
+#   ch-run        ch-run on an unpacked copy (rootless)
+#   podman        podman run --rm --network none (rootless, its own
+#                 overlay store; the image imported from the layout once)
+#
+# Rows whose tool is missing are left out with a note.  Run as root: the
+# root rows as root, the rootless rows as USER (default skiff-test).
+
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+export LC_ALL=C
+
+prog=tests/bench/run.sh
+die() { printf '%s: %s\n' "$prog" "$*" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/../.." && pwd)
+builddir=${SKIFF_BUILDDIR:-$srcdir}
+runs=30
+skiff=${SKIFF:-$builddir/skiff}
+image=${SKIFF_IMAGE:-$builddir/images/busybox}
+user=${SKIFF_TEST_USER:-skiff-test}
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) runs=$2; shift 2 ;;
+    --skiff) skiff=$2; shift 2 ;;
+    --image) image=$2; shift 2 ;;
+    --user) user=$2; shift 2 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number"
+[ "$(id -u)" -eq 0 ] || die "run it as root (the rootless rows run as --user)"
+[ -x "$skiff" ] && [ -f "$image/index.json" ] || die "build first (make)"
+id "$user" >/dev/null 2>&1 || die "no user $user (tests/integration/setup-user.sh makes it)"
+
+work=$(mktemp -d /tmp/skiff-bench-run.XXXXXX)
+chmod 0755 "$work"
+cleanup() {
+  # Rootless podman leaves its pause process (which holds its namespaces):
+  # end it by the pid it recorded, then remove everything.
+  local pause=$work/home/run/libpod/tmp/pause.pid
+  [ -f "$pause" ] && kill "$(cat "$pause")" 2>/dev/null
+  rm -rf --one-file-system "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+uhome=$work/home
+mkdir -p "$uhome" && chown "$user:" "$uhome"
+as_user() {
+  runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME="$uhome" USER="$user" LOGNAME="$user" \
+    XDG_RUNTIME_DIR="$uhome/run" "$@"
+}
+as_user mkdir -p "$uhome/run"
+
+# time_runs LABEL CMD...: N timed runs (after 3 untimed), median and p90.
+declare -A MED
+time_runs() {
+  local label=$1 i t0 t1 ts=()
+  shift
+  for i in 1 2 3; do "$@" >/dev/null 2>&1 || { echo "$label: the command fails: $*" >&2; return 0; }; done
+  for ((i = 0; i < runs; i++)); do
+    t0=${EPOCHREALTIME/./}
+    "$@" >/dev/null 2>&1
+    t1=${EPOCHREALTIME/./}
+    ts+=($(((t1 - t0))))
+  done
+  mapfile -t ts < <(printf '%s\n' "${ts[@]}" | sort -n)
+  MED[$label]=${ts[$((runs / 2))]}
+  printf '%-22s median %7.1f ms   p90 %7.1f ms\n' "$label" \
+    "$(bc <<<"scale=1; ${ts[$((runs / 2))]} / 1000")" "$(bc <<<"scale=1; ${ts[$((runs * 9 / 10))]} / 1000")"
+}
+ratio() {
+  [ -n "${MED[$1]:-}" ] && [ -n "${MED[$2]:-}" ] &&
+    printf '%-22s %s\n' "$1 / $2" "$(bc <<<"scale=2; ${MED[$1]} / ${MED[$2]}")"
+  return 0
+}
+
+# The bundle: the layout unpacked, a runc spec with /bin/true.
+bundle=$work/bundle
+bash "$srcdir/images/oci-unpack.sh" "$image" "$bundle/rootfs" >/dev/null
+runc spec --bundle "$bundle"
+jq '.process.args = ["/bin/true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/c" &&
+  mv "$bundle/c" "$bundle/config.json"
+ubundle=$work/ubundle
+bash "$srcdir/images/oci-unpack.sh" "$image" "$ubundle/rootfs" >/dev/null
+chown -R "$user:" "$ubundle"
+as_user runc spec --rootless --bundle "$ubundle"
+jq '.process.args = ["/bin/true"] | .process.terminal = false' "$ubundle/config.json" >"$ubundle/c" &&
+  mv "$ubundle/c" "$ubundle/config.json" && chown "$user:" "$ubundle/config.json"
+
+echo "# root, $runs runs each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$skiff" pull -q --store "$work/store" "oci:$image" >/dev/null
+time_runs skiff-run "$skiff" run -q --store "$work/store" --root "$work/state" localhost/busybox true
+n=0
+oci_run() { n=$((n + 1)); "$skiff" oci --root "$work/ostate" run --bundle "$bundle" "b$n"; }
+time_runs skiff-oci oci_run
+if command -v crun >/dev/null; then
+  export -f time_runs 2>/dev/null || true
+  out=$(unshare -m bash -c '
+    umount /sys/fs/cgroup/unified 2>/dev/null || true
+    n=0; t=()
+    for ((i = 0; i < '"$runs"' + 3; i++)); do
+      n=$((n + 1)); t0=${EPOCHREALTIME/./}
+      crun --root '"$work"'/cstate run --bundle '"$bundle"' c$n >/dev/null 2>&1
+      t1=${EPOCHREALTIME/./}; [ $i -ge 3 ] && t+=($((t1 - t0)))
+    done
+    printf "%s\n" "${t[@]}" | sort -n | tr "\n" " "')
+  read -r -a ts <<<"$out"
+  MED[crun]=${ts[$((runs / 2))]}
+  printf '%-22s median %7.1f ms   p90 %7.1f ms\n' crun \
+    "$(bc <<<"scale=1; ${ts[$((runs / 2))]} / 1000")" "$(bc <<<"scale=1; ${ts[$((runs * 9 / 10))]} / 1000")"
+else
+  echo "crun: not installed"
+fi
+ratio skiff-run crun
+ratio skiff-run skiff-oci
+rss=$( { /usr/bin/time -f '%M' "$skiff" run -q --store "$work/store" --root "$work/state" localhost/busybox true; } 2>&1 | tail -n 1)
+echo "peak RSS of skiff run (root): ${rss} kB"
+
+echo "# rootless ($user)"
+as_user "$skiff" pull -q --store "$uhome/store" "oci:$image" >/dev/null
+time_runs skiff-run-rootless as_user "$skiff" run -q --store "$uhome/store" localhost/busybox true
+m=0
+uoci_run() { m=$((m + 1)); as_user "$skiff" oci run --bundle "$ubundle" "u$m"; }
+time_runs skiff-oci-rootless uoci_run
+if command -v ch-run >/dev/null; then
+  time_runs ch-run-rootless as_user ch-run "$ubundle/rootfs" -- /bin/true
+else
+  echo "ch-run: not installed"
+fi
+if command -v podman >/dev/null &&
+  pid=$(as_user podman pull -q "oci:$image" 2>/dev/null) && [ -n "$pid" ]; then
+  # By its id: podman names a layout's image after nothing usable.
+  time_runs podman-rootless as_user podman run --rm --network none "$pid" /bin/true
+  ratio skiff-run-rootless podman-rootless
+else
+  echo "podman: not installed, or cannot import the layout"
+fi
+ratio skiff-run-rootless skiff-oci-rootless
+rss=$(as_user /usr/bin/time -f '%M' "$skiff" run -q --store "$uhome/store" localhost/busybox true 2>&1 | tail -n 1)
+echo "peak RSS of skiff run (rootless): ${rss} kB (the parent process; the init is a fork of it)"
