@@ -187,8 +187,11 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	if (console_fd >= 0)
 		close(steal_fd(&console_fd));
 	/* Sent by the init before it reported ready. */
-	if (proxy_fd >= 0 && terminal_recv_master(proxy_fd, master, err) < 0)
-		goto fail;
+	if (proxy_fd >= 0) {
+		if (terminal_recv_master(proxy_fd, master, err) < 0)
+			goto fail;
+		terminal_initial_size(*master);   /* the init waits for start */
+	}
 
 	st.id = (char *)id;
 	st.bundle = bundle;

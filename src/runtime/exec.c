@@ -594,6 +594,11 @@ int container_exec(const struct runtime_ctx *ctx, const char *id,
 			}
 			proxy_fd = sv[0];
 			c.console_fd = sv[1];
+			/* The process runs before the master reaches us: it
+			 * gets the caller's size from the start. */
+			if (!s->process->has_console_size)
+				s->process->has_console_size =
+					terminal_caller_size(&s->process->console_size);
 		}
 		if (c.console_fd < 0)
 			goto out;

@@ -197,6 +197,11 @@ int terminal_console_connect(const char *path, struct skiff_error **err);
 int terminal_setup(int console_fd, const struct spec_process *p, struct skiff_error **err);
 /* Receives the master that terminal_setup() sent over sock. */
 int terminal_recv_master(int sock, int *master, struct skiff_error **err);
+/* The size of the caller's terminal (the first of fds 0-2 that is one). */
+bool terminal_caller_size(struct spec_console_size *out);
+/* The pty's size from the caller's terminal, unless consoleSize set one:
+ * before the process can run, so that it starts with the right size. */
+void terminal_initial_size(int master);
 /* skiff as the pty proxy: its own terminal raw (restored before it
  * returns), stdin -> master -> stdout, SIGWINCH -> the pty's size, until
  * pid (a child) exits; *exit_status as `run` reports it. */

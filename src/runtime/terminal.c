@@ -208,13 +208,36 @@ static int caller_tty(void)
 	return -1;
 }
 
-static void copy_window_size(int master)
+bool terminal_caller_size(struct spec_console_size *out)
 {
 	struct winsize ws;
 	int tty = caller_tty();
 
-	if (tty >= 0 && ioctl(tty, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
-		(void)ioctl(master, TIOCSWINSZ, &ws);
+	if (tty < 0 || ioctl(tty, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+		return false;
+	*out = (struct spec_console_size){ .height = ws.ws_row, .width = ws.ws_col };
+	return true;
+}
+
+static void copy_window_size(int master)
+{
+	struct spec_console_size sz;
+	struct winsize ws = { 0 };
+
+	if (!terminal_caller_size(&sz))
+		return;
+	ws.ws_row = (unsigned short)sz.height;
+	ws.ws_col = (unsigned short)sz.width;
+	(void)ioctl(master, TIOCSWINSZ, &ws);
+}
+
+void terminal_initial_size(int master)
+{
+	struct winsize ws;
+
+	/* process.consoleSize, which the process already set, wins. */
+	if (ioctl(master, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+		copy_window_size(master);
 }
 
 /* What is left in the pty once the process has exited: read until the
@@ -285,17 +308,13 @@ int terminal_proxy(int master, pid_t pid, int *exit_status, struct skiff_error *
 	struct proxy_io io = { .stdin_open = true, .master_open = true };
 	bool restore_tty = false;
 	int status = 0, rc = 0;
-	struct winsize ws;
 
 	if (pidfd < 0)
 		return skiff_error_set(err, errno, "container.wait",
 				       "cannot watch the container's process %d", pid);
 	if (fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0)
 		return skiff_error_set(err, errno, "terminal.proxy", "cannot set up the pty");
-	/* The initial size: process.consoleSize, which the process already
-	 * set, else the caller's terminal's. */
-	if (ioctl(master, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
-		copy_window_size(master);
+	terminal_initial_size(master);
 	/* Raw: every key (^C, ^Z …) goes to the container's terminal, whose
 	 * line discipline makes the signals there. */
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
