@@ -374,11 +374,17 @@ static void print_help(FILE *f)
 	fprintf(f, "\nSee skiff-oci(1).\n");
 }
 
+/* exec's options stop at the id: a --help after it is the command's. */
 static bool wants_help(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
+	bool exec = strcmp(argv[0], "exec") == 0;
+
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return true;
+		if (exec && argv[i][0] != '-')
+			return false;
+	}
 	return false;
 }
 
