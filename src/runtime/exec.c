@@ -459,22 +459,28 @@ static void forward_signal(int sig)
 		kill(forward_pid, sig);
 }
 
-/* The foreground: waits for the process, passing signals on to it. */
-static int wait_process(pid_t pid, int *exit_status, struct skiff_error **err)
+/* In the foreground, signals to skiff go to the process (and so never
+ * leave skiff's terminal raw behind them). */
+static void forward_signals_to(pid_t pid)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
 					 SIGUSR2, SIGWINCH, SIGCONT };
 	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
-	int status;
-	pid_t r;
 
 	forward_pid = pid;
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &sa, NULL);
+}
+
+/* The foreground: waits for the process. */
+static int wait_process(pid_t pid, int *exit_status, struct skiff_error **err)
+{
+	int status;
+	pid_t r;
+
 	do
 		r = waitpid(pid, &status, 0);
 	while (r < 0 && errno == EINTR);
-	forward_pid = 0;
 	if (r < 0)
 		return skiff_error_set(err, errno, "container.wait",
 				       "cannot wait for the exec'd process %d", pid);
@@ -639,6 +645,7 @@ int container_exec(const struct runtime_ctx *ctx, const char *id,
 	close(steal_fd(&statefd));
 	if (o->detach)
 		goto out;
+	forward_signals_to(pid);
 	if (proxy_fd >= 0) {
 		rc = terminal_recv_master(proxy_fd, &master, err);
 		if (rc == 0) {
@@ -650,6 +657,7 @@ int container_exec(const struct runtime_ctx *ctx, const char *id,
 	} else {
 		rc = wait_process(pid, exit_status, err);
 	}
+	forward_pid = 0;
 out:
 	if (cg.dirfd >= 0)
 		close(cg.dirfd);

@@ -323,6 +323,11 @@ check_pty_proxy() {
     is "$status" 5 "exec -t proxy: exit 5 is passed on"
     like "$(head -n 1 <<<"$out")" '^/dev/pts/[0-9]+$' "exec -t proxy: tty prints /dev/pts/N"
     is "$(sed -n 2p <<<"$out")" "11 22" "exec -t proxy: the size is the caller's terminal's"
+
+    # SIGTERM to skiff goes to the process; skiff's terminal is restored.
+    in_pty "stty rows 11 cols 22; stty -g >$MODE_DIR/before2; (sleep 1; kill -TERM \$(pgrep -f -- '^$oci_cmd exec -t $CID sleep 30')) & $oci_cmd exec -t $CID sleep 30; rc=\$?; stty -g >$MODE_DIR/after2; exit \$rc"
+    is "$status" 143 "exec -t proxy: SIGTERM to skiff is passed on (the process's status: 143)"
+    is "$(cat "$MODE_DIR/after2" 2>/dev/null)" "$(cat "$MODE_DIR/before2" 2>/dev/null)" "exec -t proxy: the caller's terminal is restored after a signal"
 }
 
 run_mode() {
