@@ -757,6 +757,49 @@ static void test_misc(void **state)
 	}
 }
 
+/* exec --process FILE: a Process object alone, through the same parser. */
+static void test_process_object(void **state)
+{
+	const char *good = "{\"terminal\": true, \"consoleSize\": {\"height\": 24, \"width\": 80},"
+		" \"user\": {\"uid\": 1000, \"gid\": 100, \"additionalGids\": [5]},"
+		" \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"A=b\"], \"cwd\": \"/tmp\","
+		" \"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"]},"
+		" \"noNewPrivileges\": true, \"oomScoreAdj\": 5}";
+	struct skiff_error *err = NULL;
+	struct spec_process *p = NULL;
+
+	(void)state;
+	assert_int_equal(spec_process_parse(good, strlen(good), "--process p.json", &p, &err), 0);
+	assert_null(err);
+	assert_true(p->terminal);
+	assert_int_equal(p->console_size.width, 80);
+	assert_int_equal(p->user.uid, 1000);
+	assert_int_equal(p->user.n_additional_gids, 1);
+	assert_int_equal(p->n_args, 3);
+	assert_string_equal(p->args[2], "true");
+	assert_string_equal(p->cwd, "/tmp");
+	assert_string_equal(p->capabilities->effective[0], "CAP_KILL");
+	assert_true(p->no_new_privileges);
+	assert_int_equal(p->oom_score_adj, 5);
+	spec_process_free(p);
+
+	p = NULL;
+	assert_int_equal(spec_process_parse("{\"args\": [], \"cwd\": \"/\"}", 24, "--process p.json",
+					    &p, &err), -1);
+	assert_null(p);
+	assert_string_equal(err->id, "spec.invalid");
+	assert_non_null(strstr(err->msg, "--process p.json: args: "));
+	skiff_error_free(err);
+	err = NULL;
+	assert_int_equal(spec_process_parse("{\"args\": [\"x\"], \"cwd\": \"rel\"}", 29,
+					    "--process p.json", &p, &err), -1);
+	assert_non_null(strstr(err->msg, "--process p.json: cwd"));
+	skiff_error_free(err);
+	err = NULL;
+	assert_int_equal(spec_process_parse("[1]", 3, "--process p.json", &p, &err), -1);
+	skiff_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_big_integers),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_process_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
