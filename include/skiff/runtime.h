@@ -282,6 +282,11 @@ struct spec {
  *   config.json: linux.uidMappings[0].size: expected a positive integer */
 int spec_parse(const char *json, size_t len, const char *origin,
 	       struct spec **out, struct skiff_error **err);
+/* A process object of its own (`exec --process FILE`), read by the same
+ * parser as config.json's process: errors name "ORIGIN: args…". */
+int spec_process_parse(const char *json, size_t len, const char *origin,
+		       struct spec_process **out, struct skiff_error **err);
+void spec_process_free(struct spec_process *p);
 /* Reads BUNDLE/config.json and parses it. */
 int spec_load(const char *bundle, struct spec **out, struct skiff_error **err);
 void spec_free(struct spec *s);
@@ -357,6 +362,34 @@ int container_start(const struct runtime_ctx *ctx, const char *id,
 int container_run(const struct runtime_ctx *ctx, const char *id,
 		  const struct create_opts *o, bool detach, int *exit_status,
 		  struct skiff_error **err);
+/* `exec`: a new process in a running container (runc's semantics).  The
+ * process is process_file's Process object, or else the container's
+ * process.* with args and the overrides below. */
+struct exec_opts {
+	const char *process_file;   /* --process FILE, or NULL */
+	char **args;                /* the command (NULL-terminated) without --process */
+	bool tty;                   /* -t: process.terminal */
+	const char *console_socket; /* send the pty master there, or NULL */
+	const char *cwd;            /* NULL: process.cwd */
+	char **env;                 /* "K=V" added or replacing process.env; may be NULL */
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+	uint32_t *additional_gids;  /* appended */
+	size_t n_additional_gids;
+	char **caps;                /* added to bounding, effective, permitted (and ambient
+				       when process.capabilities has an inheritable set) */
+	bool no_new_privs;
+	bool detach;                /* return once the process runs */
+	const char *pid_file;       /* written before exec returns */
+	int preserve_fds;           /* fds 3..3+N-1 passed on */
+	const char *process_label;  /* SELinux: refused when non-empty */
+	const char *apparmor;       /* AppArmor: refused when non-empty */
+	bool ignore_paused;
+};
+/* *exit_status: the process's code, 128+N when killed by signal N; 0 with
+ * detach. */
+int container_exec(const struct runtime_ctx *ctx, const char *id,
+		   const struct exec_opts *o, int *exit_status, struct skiff_error **err);
 int container_kill(const struct runtime_ctx *ctx, const char *id, int sig,
 		   bool all, struct skiff_error **err);
 int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,

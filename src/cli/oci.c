@@ -165,9 +165,6 @@ static int parse_create_opts(int argc, char **argv, const char *cmd,
 		default: return bad_option(cmd, argv, err);
 		}
 	}
-	if (o->console_socket != NULL)
-		return skiff_error_set(err, ENOTSUP, "terminal.unsupported",
-				       "%s: --console-socket: terminals are not supported yet", cmd);
 	return want_args(argc, argv, 1, 1, cmd, err);
 }
 
@@ -332,11 +329,17 @@ static int cmd_list(const struct runtime_ctx *ctx, int argc, char **argv,
 /* ---- dispatch -------------------------------------------------------------- */
 
 static const struct oci_cmd commands[] = {
-	{ "create", cmd_create, "create [--bundle DIR] [--pid-file F] [--no-pivot] [--preserve-fds N] ID\n"
+	{ "create", cmd_create, "create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+	  "           [--preserve-fds N] ID\n"
 	  "    set up the container; its process waits for `start`" },
 	{ "start", cmd_start, "start ID\n    run the process of a created container" },
-	{ "run", cmd_run, "run [--bundle DIR] [--detach] [--pid-file F] [--no-pivot] [--preserve-fds N] ID\n"
+	{ "run", cmd_run, "run [--bundle DIR] [--detach] [--pid-file F] [--console-socket S] [--no-pivot]\n"
+	  "        [--preserve-fds N] ID\n"
 	  "    create, start and wait; exits with the process's code (128+N for signal N)" },
+	{ "exec", oci_cmd_exec, "exec [--process FILE] [-t] [--console-socket S] [--cwd DIR] [-e K=V]...\n"
+	  "         [-u UID[:GID]] [-g GID]... [-c CAP]... [--no-new-privs] [-d] [--pid-file F]\n"
+	  "         [--preserve-fds N] [--ignore-paused] ID [COMMAND ARGS...]\n"
+	  "    run a process in a running container; exits with its code (128+N for signal N)" },
 	{ "state", cmd_state, "state ID\n    print the runtime-spec state JSON" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]\n    send SIGNAL (default TERM; name or number)" },
 	{ "delete", cmd_delete, "delete [--force] ID\n    remove a stopped container (--force: kill it first)" },

@@ -32,13 +32,7 @@ static int check_spec_for_create(const struct spec *s, struct skiff_error **err)
 				       "config.json: linux.namespaces: a mount namespace is "
 				       "required (add {\"type\": \"mount\"})");
 	/* Limits this host cannot apply fail here, before anything exists. */
-	if (cgroup_check_spec(s, err) < 0)
-		return -1;
-	if (s->process->terminal)
-		return skiff_error_set(err, ENOTSUP, "terminal.unsupported",
-				       "config.json: process.terminal: terminals are not "
-				       "supported yet; set it to false");
-	return 0;
+	return cgroup_check_spec(s, err);
 }
 
 static uid_t host_uid_of_root(const struct spec *s, bool gid)
@@ -53,7 +47,7 @@ static uid_t host_uid_of_root(const struct spec *s, bool gid)
 	return gid ? getegid() : geteuid();
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
+int write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
 {
 	_cleanup_free_ char *cwd = NULL, *dir = NULL, *text = xasprintf("%d", pid);
 	_cleanup_close_ int dirfd = -1;
@@ -93,11 +87,15 @@ static bool init_reachable_by_host_root(const struct spec *s)
 }
 
 /* Creates the container; with fifo false (run), the init does not wait for
- * `start`.  *init_pid receives the init's pid. */
+ * `start`.  *init_pid receives the init's pid.  With process.terminal, the
+ * init sends its pty master to --console-socket, or with proxy set (`run`
+ * in the foreground without one) to skiff: *master receives it then (-1
+ * otherwise). */
 static int do_create(const struct runtime_ctx *ctx, const char *id,
 		     const struct create_opts *o, bool fifo, pid_t *init_pid,
-		     struct skiff_error **err)
+		     bool proxy, int *master, struct skiff_error **err)
 {
+	_cleanup_close_ int console_fd = -1, proxy_fd = -1;
 	_cleanup_spec_ struct spec *loaded = NULL;
 	_cleanup_free_ char *bundle = NULL, *rootfs = NULL;
 	_cleanup_close_ int rootfd = -1, statefd = -1, fifo_fd = -1, sync_fd = -1;
@@ -109,6 +107,7 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	pid_t pid = 0;
 
+	*master = -1;
 	if (container_id_validate(id, err) < 0)
 		return -1;
 	bundle = realpath(o->bundle ? o->bundle : ".", NULL);
@@ -123,7 +122,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	}
 	if (check_spec_for_create(s, err) < 0 ||
 	    capabilities_resolve(s->process->capabilities, s->process->user.uid,
-				 capabilities_last_cap(), &caps, err) < 0)
+				 capabilities_last_cap(), &caps, err) < 0 ||
+	    terminal_for_create(s->process, o->console_socket, proxy, &console_fd, &proxy_fd, err) < 0)
 		return -1;
 	/* CVE-2019-5736: until its execve, the init runs skiff's binary.  A
 	 * container process that is host root (no user namespace of its own)
@@ -180,8 +180,14 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		goto fail;
 	c = (struct init_config){ .ctx = ctx, .spec = s, .bundle = bundle,
 				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
-				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg };
+				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg,
+				  .console_fd = console_fd };
 	if (container_spawn(&c, &pid, &sync_fd, err) < 0)
+		goto fail;
+	if (console_fd >= 0)
+		close(steal_fd(&console_fd));
+	/* Sent by the init before it reported ready. */
+	if (proxy_fd >= 0 && terminal_recv_master(proxy_fd, master, err) < 0)
 		goto fail;
 
 	st.id = (char *)id;
@@ -199,6 +205,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		skiff_error_set(err, errno, "container.init", "the container's init exited");
 	if (*err == NULL)
 		state_write(statefd, &st, err);
+	if (*err == NULL && loaded != NULL)
+		exec_config_save(statefd, bundle, err);
 	if (*err == NULL && o->pid_file != NULL)
 		write_pid_file(o->pid_file, pid, err);
 	free(st.created);
@@ -215,6 +223,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	return 0;
 
 fail:
+	if (*master >= 0)
+		close(steal_fd(master));
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		/* Reap it when it is ours (run); otherwise init reaps it. */
@@ -234,8 +244,9 @@ int container_create(const struct runtime_ctx *ctx, const char *id,
 		     const struct create_opts *o, struct skiff_error **err)
 {
 	pid_t pid;
+	int master = -1;
 
-	return do_create(ctx, id, o, true, &pid, err);
+	return do_create(ctx, id, o, true, &pid, false, &master, err);
 }
 
 /* ---- start ----------------------------------------------------------------- */
@@ -320,13 +331,16 @@ int container_run(const struct runtime_ctx *ctx, const char *id,
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
 					 SIGUSR2, SIGWINCH, SIGCONT };
 	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	_cleanup_close_ int master = -1;
 	pid_t pid, r;
 	int status;
 
 	/* The init is a grandchild: become its reaper to wait for it. */
 	if (!detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (do_create(ctx, id, o, true, &pid, err) < 0)
+	/* A terminal without --console-socket: skiff is its proxy. */
+	if (do_create(ctx, id, o, true, &pid, !detach && o->console_socket == NULL,
+		      &master, err) < 0)
 		return -1;
 	if (!detach) {
 		forward_pid = pid;
@@ -342,6 +356,18 @@ int container_run(const struct runtime_ctx *ctx, const char *id,
 	if (detach) {
 		*exit_status = 0;
 		return 0;
+	}
+	if (master >= 0) {
+		r = terminal_proxy(master, pid, exit_status, err) < 0 ? -1 : pid;
+		forward_pid = 0;
+		if (r < 0) {
+			_cleanup_error_ struct skiff_error *ignored = NULL;
+
+			container_delete(ctx, id, true, &ignored);
+			return -1;
+		}
+		container_report_oom(ctx, id);
+		return container_delete(ctx, id, true, err);
 	}
 	do
 		r = waitpid(pid, &status, 0);

@@ -128,6 +128,12 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 
 	if (rootfs_setup(c, err) < 0)
 		return -1;
+	/* In the container's /dev/pts, before `create` returns. */
+	if (c->console_fd >= 0) {
+		if (terminal_setup(c->console_fd, s->process, err) < 0)
+			return -1;
+		close(c->console_fd);
+	}
 	if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return skiff_error_set(err, errno, "container.hostname",
 				       "cannot set the hostname to \"%s\"", s->hostname);

@@ -135,6 +135,8 @@ struct init_config {
 	/* The container's cgroup, or NULL: stage 1 waits until the runtime
 	 * has moved it there, before it enters any namespace. */
 	const struct cgroup *cgroup;
+	int console_fd;              /* process.terminal: the init sends its pty
+					master there (terminal.c), or -1 */
 };
 
 /* Forks the init (through a short-lived intermediate that enters the
@@ -175,5 +177,34 @@ char **process_env(const struct spec_process *p, int listen_fds);
  * and its descendants). */
 int container_pids(const struct container_state *s, pid_t **out, size_t *n,
 		   struct skiff_error **err);
+
+/* Writes pid to --pid-file path atomically (relative to the cwd). */
+int write_pid_file(const char *path, pid_t pid, struct skiff_error **err);
+
+/* ---- terminal.c: process.terminal ----------------------------------------- */
+
+/* create / run: *console_fd gets where the init sends its pty master (-1
+ * without process.terminal): --console-socket, else with proxy one end of
+ * a socketpair whose other end is *proxy_fd.  "terminal.no_console_socket"
+ * without either; "terminal.console_socket" for a socket without terminal. */
+int terminal_for_create(const struct spec_process *p, const char *console_socket,
+			bool proxy, int *console_fd, int *proxy_fd, struct skiff_error **err);
+/* Connects to --console-socket path; "terminal.no_console_socket" for NULL. */
+int terminal_console_connect(const char *path, struct skiff_error **err);
+/* In the container's process: a new session, a pty from the container's
+ * /dev/ptmx as controlling terminal and stdio (process.consoleSize applied),
+ * its master sent to console_fd as runc sends it. */
+int terminal_setup(int console_fd, const struct spec_process *p, struct skiff_error **err);
+/* Receives the master that terminal_setup() sent over sock. */
+int terminal_recv_master(int sock, int *master, struct skiff_error **err);
+/* skiff as the pty proxy: its own terminal raw (restored before it
+ * returns), stdin -> master -> stdout, SIGWINCH -> the pty's size, until
+ * pid (a child) exits; *exit_status as `run` reports it. */
+int terminal_proxy(int master, pid_t pid, int *exit_status, struct skiff_error **err);
+
+/* ---- exec.c ------------------------------------------------------------------ */
+
+/* Keeps BUNDLE/config.json in the state dir for `exec`. */
+int exec_config_save(int statefd, const char *bundle, struct skiff_error **err);
 
 #endif

@@ -579,6 +579,32 @@ int spec_resources_parse(const char *json, size_t len, const char *origin,
 	return 0;
 }
 
+static void process_free(struct spec_process *pr);
+
+int spec_process_parse(const char *json, size_t len, const char *origin,
+		       struct spec_process **out, struct skiff_error **err)
+{
+	struct skiff_error *local = NULL;
+	struct spec_parser p = { .origin = origin ? origin : "process",
+				 .err = err != NULL ? err : &local };
+	json_t *root = load_object(&p, json, len, "a JSON object (a process)");
+	struct spec_process *pr = NULL;
+	int rc = -1;
+
+	if (root != NULL) {
+		pr = xzalloc(sizeof(*pr));
+		rc = parse_process_fields(&p, root, pr);
+	}
+	json_decref(root);
+	skiff_error_free(local);
+	if (rc < 0) {
+		process_free(pr);
+		return -1;
+	}
+	*out = pr;
+	return 0;
+}
+
 int spec_load(const char *bundle, struct spec **out, struct skiff_error **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
@@ -616,6 +642,11 @@ static void process_free(struct spec_process *pr)
 	free(pr->apparmor_profile);
 	free(pr->selinux_label);
 	free(pr);
+}
+
+void spec_process_free(struct spec_process *p)
+{
+	process_free(p);
 }
 
 static void hook_list_free(struct spec_hook *h, size_t n)
