@@ -179,8 +179,32 @@ ok "a task for exec is running" wait_task x-exec RUNNING
 capture ctr -a "$CTD/ctd.sock" -n "$NS" tasks exec --exec-id e1 x-exec sh -c 'echo exec-out; exit 4'
 is "$out" "exec-out" "ctr task exec: the output of the exec'd process"
 is "$status" 4 "ctr task exec: its exit code (4)"
-capture ctr -a "$CTD/ctd.sock" -n "$NS" tasks exec --exec-id e2 x-exec cat /proc/1/cmdline
-is "$(tr '\0' ' ' <<<"$out" | sed 's/ *$//')" "sleep 1000" "ctr task exec runs in the task's pid namespace"
+capture ctr -a "$CTD/ctd.sock" -n "$NS" tasks exec --exec-id e2 x-exec cat /proc/1/comm
+is "$out" "sleep" "ctr task exec runs in the task's pid namespace"
+# tty_run NAME CMD: CMD under script(1) (a pty for ctr), typing a line
+# after 2 s; TTY_RC and TTY_OUT (carriage returns removed).
+tty_run() {
+    { sleep 2; printf 'typed-%s\n' "$1"; sleep 3; } |
+        timeout -k 5 60 script -qec "$2" /dev/null >"$CTD/$1.tty" 2>&1 8>&-
+    TTY_RC=$?
+    TTY_OUT=$(tr -d '\r' <"$CTD/$1.tty")
+}
+if command -v script >/dev/null; then
+    printf -v cmd '%q ' ctr -a "$CTD/ctd.sock" -n "$NS" tasks exec -t --exec-id e3 x-exec \
+        sh -c 'tty; read line; echo "got:$line"'
+    tty_run exec-t "$cmd"
+    is "$TTY_RC" 0 "ctr task exec -t under script: exit 0"
+    like "$TTY_OUT" "/dev/pts/[0-9]+" "ctr task exec -t: the process has a terminal"
+    like "$TTY_OUT" "got:typed-exec-t" "ctr task exec -t: the input reaches the process"
+    printf -v cmd '%q ' ctr -a "$CTD/ctd.sock" -n "$NS" run -t --rm --runc-binary "$SKIFF_OCI" \
+        "$IMAGE" t-run sh -c 'tty; read line; echo "got:$line"'
+    tty_run run-t "$cmd"
+    is "$TTY_RC" 0 "ctr run -t under script: exit 0"
+    like "$TTY_OUT" "/dev/pts/[0-9]+" "ctr run -t: the process has a terminal (console socket)"
+    like "$TTY_OUT" "got:typed-run-t" "ctr run -t: the input reaches the process"
+else
+    skip "script(1) is not installed (Debian package bsdutils)" 6
+fi
 ctr_ tasks kill -s SIGKILL x-exec >/dev/null 2>&1
 wait_task x-exec STOPPED
 ok "ctr task rm of the exec task" ctr_ tasks rm x-exec

@@ -178,8 +178,21 @@ podman_checks() {
     pm exec x-exec sh -c 'echo exec-out; exit 4'
     is "$out" "exec-out" "podman exec: the output of the exec'd process"
     is "$status" 4 "podman exec: its exit code (4)"
-    pm exec x-exec cat /proc/1/cmdline
-    is "$(tr '\0' ' ' <<<"$out" | sed 's/ *$//')" "sleep 1000" "podman exec joins the container's pid namespace"
+    pm exec x-exec cat /proc/1/comm
+    is "$out" "sleep" "podman exec joins the container's pid namespace"
+    if command -v script >/dev/null; then
+        local xcmd xrc xtext
+        printf -v xcmd '%q ' "${PM[@]}" exec -it x-exec sh -c 'tty; read line; echo "got:$line"'
+        { sleep 2; printf 'typed-exec-%s\n' "$$"; sleep 3; } |
+            timeout -k 5 60 script -qec "$xcmd" /dev/null >"$P/exec-tty.out" 2>&1 8>&-
+        xrc=$?
+        xtext=$(tr -d '\r' <"$P/exec-tty.out")
+        is "$xrc" 0 "podman exec -it under script: exit 0"
+        like "$xtext" "/dev/pts/[0-9]+" "podman exec -it: the process has a terminal"
+        like "$xtext" "got:typed-exec-$$" "podman exec -it: the input reaches the process"
+    else
+        skip "script(1) is not installed (Debian package bsdutils)" 3
+    fi
     pmq rm -f -t 0 x-exec >/dev/null 2>&1
 
     # podman stop: the stop signal, which a trap turns into exit 5 ...
