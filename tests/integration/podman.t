@@ -23,6 +23,10 @@
 # sets RLIMIT_NOFILE/NPROC that root cannot raise here (no CAP_SYS_RESOURCE
 # over the hard limit): root runs get --pids-limit 0 and --ulimit.
 #
+# In the pure cgroup v2 qemu guest of tests/vm/run (when tests/vm/check-env
+# finds qemu and a kernel), Podman as root applies --memory 32m through
+# skiff: podman-vm-guest.sh.
+#
 # Skipped only without podman (Debian package podman).
 . "$(dirname "$0")/lib.sh"
 
@@ -257,6 +261,40 @@ else
     skip "root mode needs root"
 fi
 TAP_PREFIX=
+
+# --memory where it can work: Podman as root in the pure cgroup v2 guest of
+# tests/vm/run (the host's /usr, so the same podman, conmon and skiff-oci).
+podman_vm_checks() {
+    local work=$TEST_TMP/vm line done_seen=0 rc
+    TAP_PREFIX="[vm root] "
+    mkdir -p "$work"
+    timeout -k 10 600 "$SKIFF_SRCDIR/tests/vm/run" --root --timeout 480 \
+        SKIFF_OCI="$SKIFF_OCI" SKIFF_IMAGE="$SKIFF_IMAGE" \
+        bash "$SKIFF_SRCDIR/tests/integration/podman-vm-guest.sh" >"$work/out" 2>"$work/err" </dev/null 8>&-
+    rc=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) pass "${line#ok }" ;;
+        "not ok "*) fail "${line#not ok }" ;;
+        "# "*) diag "${line#\# }" ;;
+        done) done_seen=1 ;;
+        *) diag "guest: $line" ;;
+        esac
+    done <"$work/out"
+    if [ $rc -eq 0 ] && [ $done_seen -eq 1 ]; then
+        pass "the guest ran every check"
+    else
+        fail "the guest ran every check" "tests/vm/run exit status $rc" "$(tail -n 20 "$work/err")"
+    fi
+    TAP_PREFIX=
+}
+if [ $IS_ROOT -ne 1 ]; then
+    skip "Podman in the VM runs as root: run this test as root"
+elif ! why=$("$SKIFF_SRCDIR/tests/vm/check-env" 2>&1); then
+    skip "no VM to test --memory on cgroup v2 in: $why"
+else
+    podman_vm_checks
+fi
 
 PM_BASE_WAS=$PM_BASE
 ok "nothing is mounted under the Podman directories" bash -c '[ -z "$1" ]' _ "$(_mounts_under "$PM_BASE")"
