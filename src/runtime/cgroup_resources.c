@@ -194,6 +194,16 @@ static int v1_only(struct skiff_error **err, const char *origin, const char *fie
 			       "applies limits through cgroup v2: remove it", origin, field, what);
 }
 
+/* 1024 is cgroup v1's default share, what every cgroup has unasked:
+ * containerd writes it into every spec.  It asks for no limit, so it needs
+ * no cgroup (a hybrid host could not run any ctr container otherwise), and
+ * writing nothing leaves cpu.weight at its default 100, the same relative
+ * weight that 1024 shares mean. */
+static bool cpu_shares_set(const struct spec_resources *r)
+{
+	return r->has_cpu_shares && r->cpu_shares != 0 && r->cpu_shares != 1024;
+}
+
 int cgroup_resources_needs(const struct spec_resources *r, const char *origin,
 			   unsigned *mask, struct skiff_error **err)
 {
@@ -225,7 +235,7 @@ int cgroup_resources_needs(const struct spec_resources *r, const char *origin,
 	    (r->has_memory_reservation && r->memory_reservation != 0) ||
 	    (r->has_memory_swap && r->memory_swap != 0))
 		m |= CG_MEMORY;
-	if ((r->has_cpu_shares && r->cpu_shares != 0) ||
+	if (cpu_shares_set(r) ||
 	    (r->has_cpu_quota && r->cpu_quota != 0) ||
 	    (r->has_cpu_period && r->cpu_period != 0) || r->has_cpu_burst || r->has_cpu_idle)
 		m |= CG_CPU;
@@ -375,7 +385,7 @@ static int write_cpu(struct writer *w, const struct spec_resources *r)
 {
 	char buf[64];
 
-	if (r->has_cpu_shares && r->cpu_shares != 0) {
+	if (cpu_shares_set(r)) {
 		snprintf(buf, sizeof(buf), "%" PRIu64, cgroup_shares_to_weight(r->cpu_shares));
 		if (put(w, "cpu.weight", buf, "cpu.shares") < 0)
 			return -1;

@@ -376,6 +376,8 @@ static void test_resources_needs(void **state)
 	/* 0 is "not set", as in runc. */
 	expect_needs("{\"pids\": {\"limit\": 0}, \"memory\": {\"limit\": 0}, "
 		     "\"cpu\": {\"shares\": 0, \"cpus\": \"\"}}", 0, 0, NULL);
+	/* 1024 is v1's default share (containerd always sets it): no limit. */
+	expect_needs("{\"cpu\": {\"shares\": 1024}}", 0, 0, NULL);
 	expect_needs("{\"memory\": {\"limit\": 33554432}}", 1, CG_MEMORY, NULL);
 	expect_needs("{\"memory\": {\"limit\": -1, \"swap\": -1}}", 1, CG_MEMORY, NULL);
 	expect_needs("{\"memory\": {\"disableOOMKiller\": false}}", 0, 0, NULL);
@@ -522,7 +524,7 @@ static void test_apply_create(void **state)
 	struct skiff_error *err = NULL;
 
 	assert_int_equal(apply(f, "{\"memory\": {\"limit\": 33554432, \"reservation\": 16777216, "
-			       "\"swap\": 67108864}, \"cpu\": {\"shares\": 1024, \"quota\": 20000, "
+			       "\"swap\": 67108864}, \"cpu\": {\"shares\": 2048, \"quota\": 20000, "
 			       "\"cpus\": \"0-1\", \"mems\": \"0\"}, \"pids\": {\"limit\": 10}, "
 			       "\"blockIO\": {\"weight\": 500}, "
 			       "\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 4194304}], "
@@ -531,7 +533,7 @@ static void test_apply_create(void **state)
 	expect_file(f, "memory.max", "33554432");
 	expect_file(f, "memory.low", "16777216");
 	expect_file(f, "memory.swap.max", "33554432");
-	expect_file(f, "cpu.weight", "39");
+	expect_file(f, "cpu.weight", "79");
 	expect_file(f, "cpu.max", "20000 100000");
 	expect_file(f, "cpuset.cpus", "0-1");
 	expect_file(f, "cpuset.mems", "0");
@@ -546,6 +548,10 @@ static void test_apply_update_merges(void **state)
 	struct fake *f = *state;
 	struct skiff_error *err = NULL;
 
+	/* 1024 shares, v1's default: cpu.weight keeps its own default. */
+	fake_file(f, "cpu.weight", "100\n");
+	assert_int_equal(apply(f, "{\"cpu\": {\"shares\": 1024}}", true, &err), 0);
+	expect_file(f, "cpu.weight", "100");
 	/* Only the quota: the period in force stays. */
 	fake_file(f, "cpu.max", "50000 200000\n");
 	assert_int_equal(apply(f, "{\"cpu\": {\"quota\": 30000}}", true, &err), 0);
