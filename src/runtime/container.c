@@ -34,6 +34,15 @@ static int check_spec_for_create(const struct spec *s, struct skiff_error **err)
 	/* Limits this host cannot apply fail here, before anything exists. */
 	if (cgroup_check_spec(s, err) < 0)
 		return -1;
+	/* config.md: an idmap mount MUST get its mapping; skiff cannot apply
+	 * one yet, and must not mount without it. */
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (s->mounts[i].idmap || s->mounts[i].ridmap ||
+		    s->mounts[i].n_uid_mappings_raw > 0 || s->mounts[i].n_gid_mappings_raw > 0)
+			return skiff_error_set(err, ENOTSUP, "rootfs.idmap_unsupported",
+					       "config.json: mounts[%zu] (%s): idmapped mounts "
+					       "(idmap, ridmap, uidMappings, gidMappings) are not "
+					       "supported yet", i, s->mounts[i].destination);
 	if (s->process->terminal)
 		return skiff_error_set(err, ENOTSUP, "terminal.unsupported",
 				       "config.json: process.terminal: terminals are not "
@@ -365,10 +374,13 @@ int container_start(const struct runtime_ctx *ctx, const char *id,
 	unlinkat(statefd, EXEC_FIFO, 0);
 	if (start_outcome(buf, n, id, err) < 0) {
 		/* runtime.md: a failing startContainer hook stops the
-		 * container, which is then destroyed: nothing is left. */
+		 * container, which is then destroyed: nothing is left.  Any
+		 * other failure (the execve) leaves it stopped, for delete,
+		 * as runc does. */
 		_cleanup_error_ struct skiff_error *ignored = NULL;
 
-		teardown(ctx, statefd, st, &ignored);
+		if (strncmp((*err)->id, "hook.", 5) == 0)
+			teardown(ctx, statefd, st, &ignored);
 		return -1;
 	}
 	if (hooks != NULL && hooks->hooks != NULL && hooks->hooks->n_poststart > 0) {

@@ -153,6 +153,18 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 	return process_find_executable(s->process, exe, err);
 }
 
+/* While it waits for `start`, the init is skiff's code and, as pid 1 of
+ * its namespace, immune to every signal it has no handler for but SIGKILL:
+ * `kill ID` (TERM) of a created container would do nothing.  These end it
+ * as the signal would; execve puts the caller's dispositions back. */
+static const int waiting_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
+				       SIGUSR2, SIGALRM };
+
+static void waiting_signal_exit(int sig)
+{
+	_exit(128 + sig);
+}
+
 static void init_wait_and_exec(const struct init_config *c, const char *exe)
 {
 	const struct spec_process *p = c->spec->process;
@@ -160,6 +172,11 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	_cleanup_strv_ char **env = NULL;
 	int fifo = -1;
 	char path[32];
+	struct sigaction old[ARRAY_SIZE(waiting_signals)];
+	struct sigaction die = { .sa_handler = waiting_signal_exit };
+
+	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
+		sigaction(waiting_signals[i], &die, &old[i]);
 
 	if (c->fifo_fd >= 0) {
 		/* Blocks until `start` opens the fifo for reading.  Reopened
@@ -216,6 +233,9 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	if (c->seccomp != NULL && p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
+	/* A signal ignored by skiff's caller stays ignored in the process. */
+	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
+		sigaction(waiting_signals[i], &old[i], NULL);
 	execve(exe, p->args, env);
 	skiff_error_set(&err, errno, errno == ENOENT ? "exec.not_found" : "exec.not_executable",
 			"cannot execute %s", exe);

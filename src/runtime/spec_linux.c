@@ -527,6 +527,17 @@ static const char *const seccomp_flags[] = {
 	"SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL,
 };
 
+const char *const *spec_seccomp_names(enum spec_seccomp_names which)
+{
+	switch (which) {
+	case SPEC_SECCOMP_ACTIONS: return seccomp_actions;
+	case SPEC_SECCOMP_OPS: return seccomp_ops;
+	case SPEC_SECCOMP_ARCHS: return seccomp_archs;
+	case SPEC_SECCOMP_FLAGS: break;
+	}
+	return seccomp_flags;
+}
+
 static bool in_list(const char *const *list, const char *name)
 {
 	for (; *list != NULL; list++)
