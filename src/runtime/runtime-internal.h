@@ -63,7 +63,7 @@ int capability_from_name(const char *name);
 int capabilities_last_cap(void);
 /* process.capabilities -> bit sets for a process running as uid.  NULL
  * gives empty sets (runc and crun do the same).  Names above last_cap are
- * dropped with a debug note; ambient capabilities that are not permitted
+ * dropped with a warning (config.md); ambient capabilities that are not permitted
  * and inheritable are dropped (the kernel cannot raise them); an effective
  * one that is not permitted is "spec.invalid". */
 int capabilities_resolve(const struct spec_caps *caps, uid_t uid, int last_cap,

@@ -293,6 +293,9 @@ static int parse_weight_devices(struct spec_parser *p, json_t *o, struct spec_re
 		    sp_int(p, e, "weight", false, 0, UINT16_MAX, &d->has_weight, &w) < 0 ||
 		    sp_int(p, e, "leafWeight", false, 0, UINT16_MAX, &d->has_leaf_weight, &lw) < 0)
 			return -1;
+		/* config-linux.md: an entry has at least one of them. */
+		if (!d->has_weight && !d->has_leaf_weight)
+			return sp_fail(p, "expected \"weight\" or \"leafWeight\", or both");
 		d->weight = (uint16_t)w;
 		d->leaf_weight = (uint16_t)lw;
 	}

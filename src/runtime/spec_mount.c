@@ -203,13 +203,20 @@ static int parse_mount(struct spec_parser *p, json_t *o, struct spec_mount *m)
 	if (!json_is_object(o))
 		return sp_fail_type(p, NULL, o, "an object");
 	if (sp_string(p, o, "destination", true, &m->destination) < 0 ||
-	    sp_absolute(p, "destination", m->destination) < 0 ||
 	    sp_string(p, o, "type", false, &m->type) < 0 ||
 	    sp_string(p, o, "source", false, &m->source) < 0 ||
 	    sp_strv(p, o, "options", false, &m->options, &m->n_options) < 0 ||
 	    spec_parse_id_mappings(p, o, "uidMappings", &uids, &n_uids) < 0 ||
 	    spec_parse_id_mappings(p, o, "gidMappings", &gids, &n_gids) < 0)
 		return -1;
+	/* config.md: a relative destination (deprecated, from old tools) is
+	 * relative to "/". */
+	if (m->destination[0] != '/') {
+		char *abs = xasprintf("/%s", m->destination);
+
+		free(m->destination);
+		m->destination = abs;
+	}
 	if (uids != NULL) {
 		m->uid_mappings_raw = mappings_to_triples(uids, n_uids);
 		m->n_uid_mappings_raw = n_uids;
