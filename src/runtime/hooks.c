@@ -75,10 +75,14 @@ static _Noreturn void hook_child(const struct spec_hook *h, int in, int errw)
 	char *argv0[] = { h->path, NULL };
 	int e;
 
+	/* Above the standard fds first: with one of them closed in skiff,
+	 * the memfd or the pipe may be fd 0, 1 or 2 itself. */
+	in = fcntl(in, F_DUPFD_CLOEXEC, 3);
+	errw = fcntl(errw, F_DUPFD_CLOEXEC, 3);
 	/* stdout to skiff's stderr: skiff's stdout may be the container's,
 	 * or the answer of a command (`state`). */
-	if (dup2(in, STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
-	    dup2(errw, STDERR_FILENO) < 0)
+	if (in < 0 || errw < 0 || dup2(in, STDIN_FILENO) < 0 ||
+	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || dup2(errw, STDERR_FILENO) < 0)
 		_exit(127);
 	sys_close_inherited_from(3);
 	{
@@ -142,9 +146,11 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t index,
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	/* Relay its stderr to ours, keeping the start of it for the error
-	 * message, until it closes (or its timeout passes). */
-	while (!eof) {
-		struct pollfd p = { .fd = errr, .events = POLLIN };
+	 * message, until the hook exits (a child it left behind may hold
+	 * the pipe open) or its timeout passes. */
+	for (bool exited = false; !exited;) {
+		struct pollfd p[2] = { { .fd = eof ? -1 : errr, .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN } };
 		int wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		char buf[4096];
 		ssize_t r;
@@ -153,41 +159,38 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t index,
 			timed_out = true;
 			break;
 		}
-		r = poll(&p, 1, wait);
+		if (pidfd < 0 && eof)
+			break;          /* no pidfd: waitpid below */
+		r = poll(p, 2, wait);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 0)
+		if (r <= 0)
 			continue;       /* the deadline is checked above */
-		r = read(errr, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			eof = true;
-			break;
-		}
-		(void)!write_all(STDERR_FILENO, buf, (size_t)r);
-		if (n_kept < HOOK_STDERR_KEEP) {
-			size_t take = (size_t)r < HOOK_STDERR_KEEP - n_kept ? (size_t)r
-									    : HOOK_STDERR_KEEP - n_kept;
-			memcpy(kept + n_kept, buf, take);
-			n_kept += take;
-		}
-	}
-	/* Its stderr may be closed before it exits (or held open by a child
-	 * it left behind): wait for the hook itself, within the deadline. */
-	if (!timed_out && pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		exited = p[1].revents & POLLIN;
+		/* Once it exited, what is left in the pipe, without blocking. */
+		while (!eof && (p[0].revents || exited)) {
+			if (exited) {
+				struct pollfd q = { .fd = errr, .events = POLLIN };
 
-		for (;;) {
-			int wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
-			int r;
-
-			if (deadline >= 0 && wait <= 0) {
-				timed_out = true;
+				if (poll(&q, 1, 0) <= 0)
+					break;
+			}
+			r = read(errr, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				eof = true;
 				break;
 			}
-			r = poll(&p, 1, wait);
-			if (r > 0 || (r < 0 && errno != EINTR))
+			(void)!write_all(STDERR_FILENO, buf, (size_t)r);
+			if (n_kept < HOOK_STDERR_KEEP) {
+				size_t take = (size_t)r < HOOK_STDERR_KEEP - n_kept
+					? (size_t)r : HOOK_STDERR_KEEP - n_kept;
+
+				memcpy(kept + n_kept, buf, take);
+				n_kept += take;
+			}
+			if (!exited)
 				break;
 		}
 	}
