@@ -443,7 +443,7 @@ check_edge_cases() {
             "a second start leaves the container running, same pid"
         ocap delete "$CID"
         isnt "$status" 0 "delete of a running container without --force fails"
-        like "$err" "is running: stop it first, or use delete --force \[container\.running\]" \
+        like "$err" "is running: stop it first, or use delete --force.*\[container\.running\]" \
             "delete of a running container says what to do"
         is "$(state_field "$CID" .status)/$(state_field "$CID" .pid)" "running/$pid" \
             "delete without --force changes nothing"
