@@ -115,13 +115,21 @@ check_refused_configs() {
     ocap create --bundle "$b" "$id"
     refused "an empty annotation key" 'annotations: a key is empty'
 
-    # A file of the rootfs where a device is asked for.
+    # A directory of the rootfs where a device is asked for: without the
+    # /dev tmpfs, the rootfs's own /dev/null.  (Rootless, devices are
+    # bind mounts of the host's, and a regular file there is only their
+    # mount point, as with runc.)
     cp "$b/config.good.json" "$b/config.json"
-    jq_edit "$b" '.linux.devices = [{path: "/etc/passwd", type: "c", major: 1, minor: 3}]'
+    jq_edit "$b" '.mounts = [.mounts[] | select(.destination != "/dev")]
+        | .linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 3}]'
+    rm -rf "$b/rootfs/dev/null"
+    user_dir "$b/rootfs/dev/null"
     new_id; id=$NEW_ID
     ocap create --bundle "$b" "$id"
-    refused "a device path taken by another file" '/etc/passwd exists in the rootfs and is not the expected device'
+    refused "a device path taken by another file" \
+        '/dev/null (exists in the rootfs and is not the expected device|in the rootfs is neither a file nor a device)'
     nok "a device path taken by another file: nothing is created" test -e "$STATE_ROOT/$id"
+    rmdir "$b/rootfs/dev/null"
     cp "$b/config.good.json" "$b/config.json"
 }
 
