@@ -468,6 +468,10 @@ struct container_stats {
 int container_stats(const struct runtime_ctx *ctx, const char *id,
 		    struct container_stats *out, struct skiff_error **err);
 
+/* The runtime-spec features document of this build (features.md), as
+ * indented JSON text the caller frees. */
+char *runtime_features_json(void);
+
 /* Container ids: 1..1024 of [A-Za-z0-9_.+-], not starting with '.' */
 int container_id_validate(const char *id, struct skiff_error **err);
 

@@ -73,6 +73,9 @@ int oci_cmd_events(const struct runtime_ctx *ctx, int argc, char **argv,
 int oci_cmd_exec(const struct runtime_ctx *ctx, int argc, char **argv,
 		 struct skiff_error **err);
 
+/* ---- oci_features.c ---- */
+int oci_cmd_features(const struct runtime_ctx *ctx, int argc, char **argv,
+		     struct skiff_error **err);
 /* "512m", "1G", "4096", "-1" (no limit): binary units, as runc's flags. */
 int oci_parse_size(const char *s, int64_t *out);
 

@@ -353,6 +353,8 @@ static const struct oci_cmd commands[] = {
 	  "    change the limits of a running container (sizes take k, m, g; -1: no limit)" },
 	{ "events", oci_cmd_events, "events [--stats] [--interval 5s] ID\n"
 	  "    JSON lines: memory, cpu and pids numbers, and an \"oom\" event per OOM kill" },
+	{ "features", oci_cmd_features, "features\n"
+	  "    print the runtime-spec features document (what this skiff recognizes)" },
 	{ "spec", cmd_spec, "spec [--rootless] [--bundle DIR] [--seccomp default|FILE]\n"
 	  "    write a default config.json, with a seccomp profile if asked" },
 };

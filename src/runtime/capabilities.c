@@ -97,10 +97,11 @@ static void names_to_bits(const struct set_desc *d, int last_cap)
 		int c = capability_from_name(d->names[i]);
 
 		/* The parser refused unknown names; what is left above
-		 * cap_last_cap is a capability this kernel predates. */
+		 * cap_last_cap is a capability this kernel predates.
+		 * config.md: one that cannot be granted is a warning. */
 		if (c < 0 || c > last_cap) {
-			log_debug("process.capabilities.%s: %s is unknown to this kernel "
-				  "(cap_last_cap %d): dropped", d->key, d->names[i], last_cap);
+			log_warning("process.capabilities.%s: %s is unknown to this kernel "
+				    "(cap_last_cap %d): dropped", d->key, d->names[i], last_cap);
 			continue;
 		}
 		*d->bits |= CAP_BIT(c);

@@ -32,7 +32,18 @@ static int check_spec_for_create(const struct spec *s, struct skiff_error **err)
 				       "config.json: linux.namespaces: a mount namespace is "
 				       "required (add {\"type\": \"mount\"})");
 	/* Limits this host cannot apply fail here, before anything exists. */
-	return cgroup_check_spec(s, err);
+	if (cgroup_check_spec(s, err) < 0)
+		return -1;
+	/* config.md: an idmap mount MUST get its mapping; skiff cannot apply
+	 * one yet, and must not mount without it. */
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (s->mounts[i].idmap || s->mounts[i].ridmap ||
+		    s->mounts[i].n_uid_mappings_raw > 0 || s->mounts[i].n_gid_mappings_raw > 0)
+			return skiff_error_set(err, ENOTSUP, "rootfs.idmap_unsupported",
+					       "config.json: mounts[%zu] (%s): idmapped mounts "
+					       "(idmap, ridmap, uidMappings, gidMappings) are not "
+					       "supported yet", i, s->mounts[i].destination);
+	return 0;
 }
 
 static uid_t host_uid_of_root(const struct spec *s, bool gid)
@@ -178,7 +189,7 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	 * container that has it. */
 	if (cgroup_create(s, id, &cg, err) < 0)
 		goto fail;
-	c = (struct init_config){ .ctx = ctx, .spec = s, .bundle = bundle,
+	c = (struct init_config){ .ctx = ctx, .id = id, .spec = s, .bundle = bundle,
 				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
 				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg,
 				  .console_fd = console_fd };
@@ -210,6 +221,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		state_write(statefd, &st, err);
 	if (*err == NULL && loaded != NULL)
 		exec_config_save(statefd, bundle, err);
+	if (*err == NULL)
+		hooks_save(statefd, s, err);
 	if (*err == NULL && o->pid_file != NULL)
 		write_pid_file(o->pid_file, pid, err);
 	free(st.created);
@@ -239,6 +252,17 @@ fail:
 		if (cg != NULL)
 			cgroup_destroy(cg->path, cg->leaf, &ignored);
 		state_remove(rootfd, id, &ignored);
+	}
+	/* runtime.md: a failing prestart, createRuntime or createContainer
+	 * hook ends the container, and the lifecycle goes on with its
+	 * destruction: the poststop hooks run too. */
+	if (strncmp((*err)->id, "hook.", 5) == 0 && s->hooks != NULL && s->hooks->n_poststop > 0) {
+		_cleanup_free_ char *state = hooks_state_json(id, "stopped", 0, bundle,
+							      s->annotations, s->n_annotations);
+		_cleanup_error_ struct skiff_error *ignored = NULL;
+
+		hooks_run(s->hooks->poststop, s->hooks->n_poststop, "poststop", state,
+			  false, &ignored);
 	}
 	return -1;
 }
@@ -272,14 +296,51 @@ static int open_state(const struct runtime_ctx *ctx, const char *id, int *statef
 	return 0;
 }
 
+void container_start_report(int fifo, const struct skiff_error *e)
+{
+	_cleanup_free_ char *rec = xasprintf("E%d\n%s\n%s", e != NULL ? e->errnum : 0,
+					     e != NULL ? e->id : "container.init",
+					     e != NULL ? e->msg : "the container's init failed");
+
+	(void)!write_all(fifo, rec, strlen(rec) + 1);
+}
+
+/* What the init wrote on the exec fifo: "0" when it went on to execve,
+ * and an "E" record (errno, id, message) when something failed on the
+ * way (a startContainer hook, the execve itself). */
+static int start_outcome(const char *buf, size_t n, const char *id,
+			 struct skiff_error **err)
+{
+	const char *e = memchr(buf, 'E', n);
+
+	if (e == NULL && n > 0 && buf[0] == '0')
+		return 0;
+	if (e != NULL) {
+		_cleanup_free_ char *rec = strndup(e + 1, n - (size_t)(e + 1 - buf));
+		char *nl1 = strchr(rec, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+
+		if (nl2 != NULL) {
+			*nl1 = *nl2 = '\0';
+			return skiff_error_set(err, atoi(rec), nl1 + 1, "%s", nl2 + 1);
+		}
+	}
+	return skiff_error_set(err, 0, "container.init",
+			       "the init of container \"%s\" exited before it was started", id);
+}
+
+static int teardown(const struct runtime_ctx *ctx, int statefd,
+		    const struct container_state *st, struct skiff_error **err);
+
 int container_start(const struct runtime_ctx *ctx, const char *id,
 		    struct skiff_error **err)
 {
 	_cleanup_state_ struct container_state *st = NULL;
 	_cleanup_close_ int statefd = -1, fifo = -1, pidfd = -1;
+	_cleanup_spec_ struct spec *hooks = NULL;
 	enum container_status status;
 	struct pollfd p[2];
-	char byte;
+	char buf[4096];
+	size_t n = 0;
 
 	if (open_state(ctx, id, &statefd, &st, err) < 0)
 		return -1;
@@ -293,27 +354,58 @@ int container_start(const struct runtime_ctx *ctx, const char *id,
 	if (fifo < 0 || pidfd < 0)
 		return skiff_error_set(err, errno, "container.start",
 				       "cannot start container \"%s\"", id);
+	if (hooks_load(statefd, &hooks, err) < 0)
+		return -1;
 	/* The init is blocked opening the fifo for writing; our open lets it
-	 * through, it writes one byte and execs.  Watch the init too: if it
-	 * dies instead, no byte will ever come. */
+	 * through.  It runs the startContainer hooks, writes "0" and execs,
+	 * which closes its end: read to that end.  Watch the init too: if
+	 * it dies before it opened the fifo, nothing will ever come. */
 	p[0] = (struct pollfd){ .fd = fifo, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-	for (;;) {
+	for (bool died = false;;) {
+		ssize_t r;
+
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return skiff_error_set(err, errno, "container.start", "poll");
 		}
-		if (p[0].revents & POLLIN) {
-			if (read(fifo, &byte, 1) == 1)
-				break;
+		if (!(p[0].revents & (POLLIN | POLLHUP)) && !(p[1].revents & POLLIN))
+			continue;
+		r = read(fifo, buf + n, sizeof(buf) - 1 - n);
+		if (r > 0) {
+			n += (size_t)r;
+			if (n < sizeof(buf) - 1)
+				continue;
 		}
-		if (p[1].revents & POLLIN)
-			return skiff_error_set(err, 0, "container.init",
-					       "the init of container \"%s\" exited before it "
-					       "was started", id);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR) && !died) {
+			/* The init died with the fifo unopened, or is on
+			 * its way: one more look after it is gone. */
+			died = p[1].revents & POLLIN;
+			continue;
+		}
+		break;
 	}
+	buf[n] = '\0';
 	unlinkat(statefd, EXEC_FIFO, 0);
+	if (start_outcome(buf, n, id, err) < 0) {
+		/* runtime.md: a failing startContainer hook stops the
+		 * container, which is then destroyed: nothing is left.  Any
+		 * other failure (the execve) leaves it stopped, for delete,
+		 * as runc does. */
+		_cleanup_error_ struct skiff_error *ignored = NULL;
+
+		if (strncmp((*err)->id, "hook.", 5) == 0)
+			teardown(ctx, statefd, st, &ignored);
+		return -1;
+	}
+	if (hooks != NULL && hooks->hooks != NULL && hooks->hooks->n_poststart > 0) {
+		_cleanup_free_ char *state = hooks_state_json(id, "running", st->pid, st->bundle,
+							      st->annotations, st->n_annotations);
+
+		hooks_run(hooks->hooks->poststart, hooks->hooks->n_poststart, "poststart",
+			  state, false, err);
+	}
 	return 0;
 }
 
@@ -564,12 +656,45 @@ int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
 		return skiff_error_set(err, EBUSY, "container.running",
 				       "container \"%s\" is %s: stop it first, or use "
 				       "delete --force", id, container_status_name(status));
-	if (status != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
+	(void)status;
+	return teardown(ctx, statefd, st, err);
+}
+
+/* Kills what is left, removes the cgroup and the state, then runs the
+ * poststop hooks (runtime.md: after the container is deleted, before
+ * delete returns; a failing one is a warning). */
+static int teardown(const struct runtime_ctx *ctx, int statefd,
+		    const struct container_state *st, struct skiff_error **err)
+{
+	_cleanup_spec_ struct spec *hooks = NULL;
+	_cleanup_close_ int rootfd = -1;
+
+	if (state_status(statefd, st) != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
 		return -1;
 	/* Also kills what outlived the init (no pid namespace). */
 	if (st->cgroup != NULL && cgroup_destroy(st->cgroup, st->cgroup_leaf, err) < 0)
 		return -1;
-	return state_remove(rootfd, id, err);
+	{
+		_cleanup_error_ struct skiff_error *e = NULL;
+
+		/* Unreadable hooks must not keep a container from going. */
+		if (hooks_load(statefd, &hooks, &e) < 0) {
+			_cleanup_free_ char *text = skiff_error_text(e);
+
+			log_warning("%s: the poststop hooks are not run", text);
+		}
+	}
+	rootfd = state_root_open(ctx, false, err);
+	if (rootfd < 0 || state_remove(rootfd, st->id, err) < 0)
+		return -1;
+	if (hooks != NULL && hooks->hooks != NULL && hooks->hooks->n_poststop > 0) {
+		_cleanup_free_ char *state = hooks_state_json(st->id, "stopped", 0, st->bundle,
+							      st->annotations, st->n_annotations);
+
+		hooks_run(hooks->hooks->poststop, hooks->hooks->n_poststop, "poststop",
+			  state, false, err);
+	}
+	return 0;
 }
 
 /* ---- state and list --------------------------------------------------------- */

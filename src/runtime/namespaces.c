@@ -31,7 +31,8 @@
 #include "runtime/cgroup-internal.h"
 
 enum sync_type { SYNC_USERNS_READY = 1, SYNC_MAPS_DONE, SYNC_INIT_PID,
-		 SYNC_READY, SYNC_GO, SYNC_ERROR, SYNC_CGROUP_PLACED };
+		 SYNC_READY, SYNC_GO, SYNC_ERROR, SYNC_CGROUP_PLACED,
+		 SYNC_RUN_HOOKS, SYNC_HOOKS_DONE };
 
 struct sync_msg {
 	int type;
@@ -158,25 +159,53 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 	return process_find_executable(s->process, exe, err);
 }
 
+/* While it waits for `start`, the init is skiff's code and, as pid 1 of
+ * its namespace, immune to every signal it has no handler for but SIGKILL:
+ * `kill ID` (TERM) of a created container would do nothing.  These end it
+ * as the signal would; execve puts the caller's dispositions back. */
+static const int waiting_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
+				       SIGUSR2, SIGALRM };
+
+static void waiting_signal_exit(int sig)
+{
+	_exit(128 + sig);
+}
+
 static void init_wait_and_exec(const struct init_config *c, const char *exe)
 {
 	const struct spec_process *p = c->spec->process;
 	_cleanup_error_ struct skiff_error *err = NULL;
 	_cleanup_strv_ char **env = NULL;
+	int fifo = -1;
 	char path[32];
+	struct sigaction old[ARRAY_SIZE(waiting_signals)];
+	struct sigaction die = { .sa_handler = waiting_signal_exit };
+
+	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
+		sigaction(waiting_signals[i], &die, &old[i]);
 
 	if (c->fifo_fd >= 0) {
 		/* Blocks until `start` opens the fifo for reading.  Reopened
 		 * through its fd: the state dir may be closed to this uid. */
-		int fd = open(sys_fd_path(c->fifo_fd, path), O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0 || write(fd, "0", 1) != 1) {
+		fifo = open(sys_fd_path(c->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+		if (fifo < 0) {
 			skiff_error_set(&err, errno, "container.start",
 					"cannot signal start through the exec fifo");
 			goto fail;
 		}
-		close(fd);
 		close(c->fifo_fd);
+		/* config.md: startContainer hooks run during start, in the
+		 * container, before the process; `start` reports a failure. */
+		if (hooks_start_container(c, &err) < 0)
+			goto fail;
+		/* "0", then the fifo stays open (close-on-exec) until the
+		 * execve: `start` reads to its end, so it returns once the
+		 * process runs, or with the error written after the "0". */
+		if (write(fifo, "0", 1) != 1) {
+			skiff_error_set(&err, errno, "container.start",
+					"cannot signal start through the exec fifo");
+			goto fail;
+		}
 	}
 	/* Only stdio and the fds passed on (LISTEN_FDS, --preserve-fds) reach
 	 * the process (CVE-2024-21626).  Marked close-on-exec rather than
@@ -210,10 +239,15 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	if (c->seccomp != NULL && p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
+	/* A signal ignored by skiff's caller stays ignored in the process. */
+	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
+		sigaction(waiting_signals[i], &old[i], NULL);
 	execve(exe, p->args, env);
 	skiff_error_set(&err, errno, errno == ENOENT ? "exec.not_found" : "exec.not_executable",
 			"cannot execute %s", exe);
 fail:
+	if (fifo >= 0)
+		container_start_report(fifo, err);
 	skiff_log_error(err);
 	_exit(skiff_error_exit_code(err));
 }
@@ -229,11 +263,17 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 	char byte;
 	int r;
 
+	struct init_config local = *c;
+
 	seccomp_filter_note_init_pid(c->seccomp);   /* before pivot_root hides our pid */
-	r = init_prepare(c, &exe, &err);
+	/* Our messages come after stage 1's report of our pid, the hooks'
+	 * request (sent while preparing) too. */
 	while (read(order_fd, &byte, 1) < 0 && errno == EINTR)
 		;
 	close(order_fd);
+	local.sync_fd = sync_fd;
+	c = &local;
+	r = init_prepare(c, &exe, &err);
 	if (r < 0) {
 		sync_send_error(sync_fd, err);
 		_exit(1);
@@ -423,6 +463,17 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	*pid = m.pid;
+	if (hooks_any_before_start(c->spec)) {
+		/* The init asks for the runtime's hooks before pivot_root. */
+		if (sync_recv(parent_fd, SYNC_RUN_HOOKS, &m, "the container's init", err) < 0 ||
+		    hooks_create_runtime(c, *pid, err) < 0 ||
+		    sync_send(parent_fd, SYNC_HOOKS_DONE, *pid) < 0) {
+			skiff_error_set(err, EPIPE, "container.init",
+					"the container's init exited while its hooks ran");
+			kill(*pid, SIGKILL);
+			return -1;
+		}
+	}
 	if (sync_recv(parent_fd, SYNC_READY, &m, "the container's init", err) < 0) {
 		kill(*pid, SIGKILL);
 		return -1;
@@ -442,5 +493,19 @@ int container_init_release(int sync_fd, struct skiff_error **err)
 	if (sync_send(sync_fd, SYNC_GO, 0) < 0)
 		return skiff_error_set(err, errno, "container.init",
 				       "the container's init exited before it was started");
+	return 0;
+}
+
+int container_sync_runtime_hooks(const struct init_config *c, pid_t *host_pid,
+				 struct skiff_error **err)
+{
+	struct sync_msg m;
+
+	if (sync_send(c->sync_fd, SYNC_RUN_HOOKS, 0) < 0)
+		return skiff_error_set(err, errno, "container.sync",
+				       "lost contact with the runtime");
+	if (sync_recv(c->sync_fd, SYNC_HOOKS_DONE, &m, "the runtime", err) < 0)
+		return -1;
+	*host_pid = m.pid;
 	return 0;
 }

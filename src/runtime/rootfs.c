@@ -445,6 +445,10 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 	cwd = sys_open_in_root(rootfd, s->process->cwd, SYS_CREATE_DIR, 0755, err);
 	if (cwd < 0)
 		return skiff_error_prefix(err, "process.cwd: ");
+	/* prestart, createRuntime and createContainer: mounts made, root
+	 * not yet switched (config.md). */
+	if (hooks_before_pivot(c, err) < 0)
+		return -1;
 	if (pivot_to(c, rootfd, err) < 0)
 		return -1;
 	return rootfs_finish(c, err);

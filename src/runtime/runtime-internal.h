@@ -59,7 +59,7 @@ struct cap_sets {                /* bit N: capability N */
 
 /* process.capabilities -> bit sets for a process running as uid.  NULL
  * gives empty sets (runc and crun do the same).  Names above last_cap are
- * dropped with a debug note; ambient capabilities that are not permitted
+ * dropped with a warning (config.md); ambient capabilities that are not permitted
  * and inheritable are dropped (the kernel cannot raise them); an effective
  * one that is not permitted is "spec.invalid". */
 int capabilities_resolve(const struct spec_caps *caps, uid_t uid, int last_cap,
@@ -119,6 +119,7 @@ struct cgroup;                   /* cgroup-internal.h */
 
 struct init_config {
 	const struct runtime_ctx *ctx;
+	const char *id;
 	const struct spec *spec;
 	const char *bundle;          /* absolute */
 	const char *rootfs;          /* absolute */
@@ -133,6 +134,7 @@ struct init_config {
 	const struct cgroup *cgroup;
 	int console_fd;              /* process.terminal: the init sends its pty
 					master there (terminal.c), or -1 */
+	int sync_fd;                 /* in the init: its socket to the runtime */
 };
 
 /* Forks the init (through a short-lived intermediate that enters the
@@ -142,6 +144,36 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 		    struct skiff_error **err);
 /* Tells the init that the runtime recorded it; it then waits on the fifo. */
 int container_init_release(int sync_fd, struct skiff_error **err);
+/* In the init, before pivot_root: asks the runtime to run the prestart and
+ * createRuntime hooks, and learns its own pid as the host sees it. */
+int container_sync_runtime_hooks(const struct init_config *c, pid_t *host_pid,
+				 struct skiff_error **err);
+
+/* ---- hooks.c: config.json's hooks ------------------------------------------ */
+
+/* The runtime-spec state JSON handed to hooks on stdin (caller frees). */
+char *hooks_state_json(const char *id, const char *status, pid_t pid,
+		       const char *bundle, const struct spec_kv *ann, size_t n_ann);
+/* Runs the hooks of one list in order, each with state on stdin.  fatal:
+ * the first failure is the error ("hook.failed", "hook.timeout",
+ * "hook.exec"); otherwise failures are logged as warnings. */
+int hooks_run(const struct spec_hook *list, size_t n, const char *kind,
+	      const char *state, bool fatal, struct skiff_error **err);
+/* True when prestart, createRuntime, createContainer or startContainer
+ * hooks exist: the init then syncs with the runtime before pivot_root. */
+bool hooks_any_before_start(const struct spec *s);
+/* The runtime, during create: prestart then createRuntime. */
+int hooks_create_runtime(const struct init_config *c, pid_t init,
+			 struct skiff_error **err);
+/* The init, before pivot_root: the runtime's hooks, then createContainer. */
+int hooks_before_pivot(const struct init_config *c, struct skiff_error **err);
+/* The init, during start, before the process is executed. */
+int hooks_start_container(const struct init_config *c, struct skiff_error **err);
+/* poststart and poststop, recorded in the state dir at create ("hooks.json"),
+ * read back by start and delete as a spec holding only hooks (*out NULL
+ * when there are none). */
+int hooks_save(int statefd, const struct spec *s, struct skiff_error **err);
+int hooks_load(int statefd, struct spec **out, struct skiff_error **err);
 
 /* ---- rootfs.c / devices.c: inside the new mount namespace ---------------- */
 
@@ -168,6 +200,10 @@ int process_enter_cwd(const struct spec_process *p, struct skiff_error **err);
 char **process_env(const struct spec_process *p, int listen_fds);
 
 /* ---- container.c ---------------------------------------------------------- */
+
+/* In the init, on the exec fifo: the error that ends it during start (a
+ * startContainer hook, the execve), for `start` to report. */
+void container_start_report(int fifo, const struct skiff_error *e);
 
 /* The pids of every process of a container (its pid namespace, or the init
  * and its descendants). */

@@ -389,6 +389,16 @@ void spec_mounts_free(struct spec_mount *m, size_t n);
 /* MS_* propagation of "rprivate", "shared" …; -1 for an unknown name. */
 int spec_propagation_flags(const char *name, unsigned long *out);
 
+/* The names the parser accepts (NULL-terminated), for the features
+ * document: linux.seccomp's actions, ops, architectures and flags; and the
+ * mount options that have an effect (idmap, ridmap and tmpcopyup are
+ * recognized but not applied yet, so not listed). */
+enum spec_seccomp_names { SPEC_SECCOMP_ACTIONS, SPEC_SECCOMP_OPS, SPEC_SECCOMP_ARCHS,
+			  SPEC_SECCOMP_FLAGS };
+const char *const *spec_seccomp_names(enum spec_seccomp_names which);
+/* The i-th such mount option, or NULL past the last. */
+const char *spec_mount_option_name(size_t i);
+
 /* ---- spec_linux.c ---------------------------------------------------------- */
 int spec_parse_linux(struct spec_parser *p, json_t *root, struct spec *s);
 void spec_linux_free(struct spec_linux *l);

@@ -477,6 +477,11 @@ static int parse_root(struct spec_parser *p, json_t *root, struct spec *s)
 
 static int check_cross_fields(struct spec_parser *p, const struct spec *s)
 {
+	/* config.md: annotation keys MUST NOT be empty. */
+	for (size_t i = 0; i < s->n_annotations; i++)
+		if (s->annotations[i].key[0] == '\0')
+			return sp_fail_key(p, "annotations", "a key is empty (keys are "
+					   "non-empty strings, such as \"com.example.key\")");
 	/* The kernel would change the host's names otherwise. */
 	if (s->hostname != NULL && s->hostname[0] != '\0' &&
 	    spec_namespace(s, SPEC_NS_UTS) == NULL)

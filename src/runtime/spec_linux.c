@@ -293,6 +293,9 @@ static int parse_weight_devices(struct spec_parser *p, json_t *o, struct spec_re
 		    sp_int(p, e, "weight", false, 0, UINT16_MAX, &d->has_weight, &w) < 0 ||
 		    sp_int(p, e, "leafWeight", false, 0, UINT16_MAX, &d->has_leaf_weight, &lw) < 0)
 			return -1;
+		/* config-linux.md: an entry has at least one of them. */
+		if (!d->has_weight && !d->has_leaf_weight)
+			return sp_fail(p, "expected \"weight\" or \"leafWeight\", or both");
 		d->weight = (uint16_t)w;
 		d->leaf_weight = (uint16_t)lw;
 	}
@@ -526,6 +529,17 @@ static const char *const seccomp_flags[] = {
 	"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
 	"SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL,
 };
+
+const char *const *spec_seccomp_names(enum spec_seccomp_names which)
+{
+	switch (which) {
+	case SPEC_SECCOMP_ACTIONS: return seccomp_actions;
+	case SPEC_SECCOMP_OPS: return seccomp_ops;
+	case SPEC_SECCOMP_ARCHS: return seccomp_archs;
+	case SPEC_SECCOMP_FLAGS: break;
+	}
+	return seccomp_flags;
+}
 
 static bool in_list(const char *const *list, const char *name)
 {

@@ -33,6 +33,9 @@ static const struct mount_opt mount_opts[] = {
 	{ "noexec", OPT_FLAG, false, MS_NOEXEC }, { "exec", OPT_FLAG, true, MS_NOEXEC },
 	{ "sync", OPT_FLAG, false, MS_SYNCHRONOUS }, { "async", OPT_FLAG, true, MS_SYNCHRONOUS },
 	{ "dirsync", OPT_FLAG, false, MS_DIRSYNC },
+	{ "iversion", OPT_FLAG, false, MS_I_VERSION },
+	{ "noiversion", OPT_FLAG, true, MS_I_VERSION },
+	{ "silent", OPT_FLAG, false, MS_SILENT }, { "loud", OPT_FLAG, true, MS_SILENT },
 	{ "remount", OPT_FLAG, false, MS_REMOUNT },
 	{ "mand", OPT_FLAG, false, MS_MANDLOCK }, { "nomand", OPT_FLAG, true, MS_MANDLOCK },
 	{ "noatime", OPT_FLAG, false, MS_NOATIME }, { "atime", OPT_FLAG, true, MS_NOATIME },
@@ -81,6 +84,19 @@ static const struct mount_opt mount_opts[] = {
 	{ "ridmap", OPT_RIDMAP, false, 0 },
 	{ "tmpcopyup", OPT_TMPCOPYUP, false, 0 },
 };
+
+const char *spec_mount_option_name(size_t i)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(mount_opts); k++) {
+		enum opt_kind kind = mount_opts[k].kind;
+
+		if (kind == OPT_IDMAP || kind == OPT_RIDMAP || kind == OPT_TMPCOPYUP)
+			continue;
+		if (i-- == 0)
+			return mount_opts[k].name;
+	}
+	return NULL;
+}
 
 static const struct mount_opt *find_opt(const char *name)
 {
@@ -187,13 +203,20 @@ static int parse_mount(struct spec_parser *p, json_t *o, struct spec_mount *m)
 	if (!json_is_object(o))
 		return sp_fail_type(p, NULL, o, "an object");
 	if (sp_string(p, o, "destination", true, &m->destination) < 0 ||
-	    sp_absolute(p, "destination", m->destination) < 0 ||
 	    sp_string(p, o, "type", false, &m->type) < 0 ||
 	    sp_string(p, o, "source", false, &m->source) < 0 ||
 	    sp_strv(p, o, "options", false, &m->options, &m->n_options) < 0 ||
 	    spec_parse_id_mappings(p, o, "uidMappings", &uids, &n_uids) < 0 ||
 	    spec_parse_id_mappings(p, o, "gidMappings", &gids, &n_gids) < 0)
 		return -1;
+	/* config.md: a relative destination (deprecated, from old tools) is
+	 * relative to "/". */
+	if (m->destination[0] != '/') {
+		char *abs = xasprintf("/%s", m->destination);
+
+		free(m->destination);
+		m->destination = abs;
+	}
 	if (uids != NULL) {
 		m->uid_mappings_raw = mappings_to_triples(uids, n_uids);
 		m->n_uid_mappings_raw = n_uids;

@@ -49,7 +49,13 @@ static int usage(void)
             "  seccomp-agent SOCKET VALUE\n"
             "                      (on the host) a SCMP_ACT_NOTIFY agent: listen on the unix\n"
             "                      SOCKET, print the state JSON the runtime sends with the\n"
-            "                      notify fd, answer every notification with VALUE\n",
+            "                      notify fd, answer every notification with VALUE\n"
+            "  hook LOG NAME [EXIT [MSG] | sleep S]\n"
+            "                      (as an OCI hook) append to LOG one line: NAME, argv[0],\n"
+            "                      the other args, the environment, the mount and pid\n"
+            "                      namespaces, stdin (the state); print \"hook NAME stdout\"\n"
+            "                      on stdout; then exit EXIT after printing MSG on stderr,\n"
+            "                      or sleep S seconds\n",
             prog);
     return 2;
 }
@@ -367,6 +373,49 @@ static int cmd_seccomp_agent(const char *path, const char *value)
     }
 }
 
+/* hook LOG NAME [EXIT [MSG] | sleep S]: fields separated by tabs, lists
+ * inside a field by '|'. */
+static int cmd_hook(int argc, char **argv)
+{
+    extern char **environ;
+    char state[65536], mnt[64] = "?", pidns[64] = "?";
+    size_t n = 0;
+    ssize_t r;
+    ssize_t l;
+
+    while (n < sizeof state - 1 && (r = read(0, state + n, sizeof state - 1 - n)) > 0)
+        n += (size_t)r;
+    state[n] = '\0';
+    state[strcspn(state, "\n")] = '\0';
+    if ((l = readlink("/proc/self/ns/mnt", mnt, sizeof mnt - 1)) > 0)
+        mnt[l] = '\0';
+    if ((l = readlink("/proc/self/ns/pid", pidns, sizeof pidns - 1)) > 0)
+        pidns[l] = '\0';
+    FILE *f = fopen(argv[2], "ae");
+    if (f == NULL)
+        return fail("cannot open", argv[2]);
+    fprintf(f, "%s\targv0=%s\targs=", argv[3], argv[0]);
+    for (int i = 4; i < argc; i++)
+        fprintf(f, "%s%s", i > 4 ? "|" : "", argv[i]);
+    fprintf(f, "\tenv=");
+    for (char **e = environ; *e; e++)
+        fprintf(f, "%s%s", e != environ ? "|" : "", *e);
+    fprintf(f, "\tmnt=%s\tpidns=%s\tstate=%s\n", mnt, pidns, state);
+    fclose(f);
+    printf("hook %s stdout\n", argv[3]);
+    fflush(stdout);
+    if (argc > 5 && strcmp(argv[4], "sleep") == 0) {
+        sleep((unsigned)atoi(argv[5]));
+        return 0;
+    }
+    if (argc > 4) {
+        if (argc > 5)
+            fprintf(stderr, "%s\n", argv[5]);
+        return atoi(argv[4]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -381,6 +430,8 @@ int main(int argc, char **argv)
         wants = argc - 2; /* NR and up to six arguments */
     if (strcmp(cmd, "seccomp-agent") == 0 && argc == 4)
         return cmd_seccomp_agent(argv[2], argv[3]);
+    if (strcmp(cmd, "hook") == 0 && argc >= 4 && argc <= 6)
+        return cmd_hook(argc, argv);
     if (argc != 2 + wants) {
         fprintf(stderr, "%s: '%s' takes %s\n", prog, cmd, wants ? "one argument" : "no argument");
         return usage();

@@ -178,6 +178,62 @@ check_json_log() {
     reset_config
 }
 
+# runc's log contract, as containerd reads it back: with --log F
+# --log-format json, every failure of create (and of start) is a JSON line
+# {"level":"error","msg":…,"time":…} in F whose msg carries the message.
+# log_error_case WHAT REGEX CMD...: after the command, F's lines all parse
+# and the last error line's msg matches REGEX.
+log_error_case() {
+    local what=$1 regex=$2 log=$MODE_DIR/log-case.json line
+    shift 2
+    rm -f "$log"
+    ocap --log "$log" --log-format json "$@"
+    isnt "$status" 0 "--log json, $what: the command fails"
+    ok "--log json, $what: every line of the log parses" jq -e . "$log"
+    line=$(jq -c 'select(.level == "error")' "$log" 2>/dev/null | tail -n 1)
+    like "$(jq -r .msg <<<"$line" 2>&1)" "$regex" "--log json, $what: an error line carries the message"
+    like "$(jq -r .time <<<"$line" 2>&1)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "--log json, $what: the error line has a time"
+}
+
+check_log_contract() {
+    local id
+    reset_config
+    jq_edit "$EB" '.root.path = "no-such-rootfs"'
+    new_id; id=$NEW_ID
+    log_error_case "missing rootfs" 'root\.path: .*no-such-rootfs.*\[bundle\.rootfs\]' create --bundle "$EB" "$id"
+    nothing_created "$id" "--log json, missing rootfs"
+
+    reset_config
+    jq_edit "$EB" '.hooks.createRuntime = [{path: "/bin/sh", args: ["sh", "-c", "echo the hook says no >&2; exit 9"]}]'
+    new_id; id=$NEW_ID
+    log_error_case "failing createRuntime hook" \
+        'hooks\.createRuntime\[0\] /bin/sh exited with status 9: the hook says no \[hook\.failed\]' \
+        create --bundle "$EB" "$id"
+    nothing_created "$id" "--log json, failing hook"
+
+    reset_config
+    jq_edit "$EB" '.process.args = ["/bin/no-such-binary"]'
+    new_id; id=$NEW_ID
+    log_error_case "missing binary" 'no-such-binary.*\[exec\.not_found\]' create --bundle "$EB" "$id"
+    nothing_created "$id" "--log json, missing binary"
+
+    # An executable file the kernel cannot run (no format it knows): only
+    # the execve at start finds out; start fails and says so.
+    reset_config
+    printf 'not a program\n' >"$EB/rootfs/bin/not-a-program"
+    chmod 0755 "$EB/rootfs/bin/not-a-program"
+    jq_edit "$EB" '.process.args = ["/bin/not-a-program"]'
+    new_id; id=$NEW_ID
+    ocap create --bundle "$EB" "$id"
+    is "$status" 0 "create of a container whose binary has no known format exits 0"
+    log_error_case "execve failing at start" 'cannot execute /bin/not-a-program.*\[exec\.not_executable\]' \
+        start "$id"
+    ok "--log json, execve failing at start: the container is stopped" wait_status "$id" stopped 5
+    ok "--log json, execve failing at start: delete removes it" oci delete "$id"
+    rm -f "$EB/rootfs/bin/not-a-program"
+    reset_config
+}
+
 check_nothing_left() {
     ocap list --format json
     is "$status" 0 "list --format json after the errors exits 0"
@@ -190,6 +246,7 @@ all_checks() {
     check_bundle_and_id_errors
     check_command_errors
     check_json_log
+    check_log_contract
     check_nothing_left
 }
 

@@ -407,6 +407,81 @@ wait_status_as() {
     return 1
 }
 
+# runtime.md's operations at the edges of the lifecycle.
+check_edge_cases() {
+    local b=$MODE_DIR/edges id pid sig
+    bundle "$b"
+    set_args "$b" skiff-probe sleep 1000
+
+    # kill of a created container: the init waits for start, and is pid 1
+    # of its namespace, yet TERM ends it as KILL does.
+    for sig in KILL TERM; do
+        new_id; id=$NEW_ID
+        oci create --bundle "$b" "$id" >/dev/null 2>&1 </dev/null
+        pid=$(state_field "$id" .pid)
+        ocap kill "$id" "$sig"
+        is "$status" 0 "kill $sig of a created container exits 0"
+        ok "kill $sig of a created container: state says stopped" wait_status "$id" stopped 10
+        ok "kill $sig of a created container: its init is gone" wait_gone "${pid:-0}"
+        ocap start "$id"
+        isnt "$status" 0 "start of a stopped container fails"
+        like "$err" "is stopped: only a created container can be started" \
+            "start of a stopped container says why"
+        ocap kill "$id" KILL
+        isnt "$status" 0 "kill of a stopped container fails"
+        is "$(state_field "$id" .status)" stopped "a failed kill leaves the stopped container as it was"
+        ocap delete "$id"
+        is "$status" 0 "delete (no --force) of a killed created container exits 0"
+    done
+
+    # The init killed from the host, behind the runtime's back.
+    running_container "$b" skiff-probe sleep 1000 && {
+        pid=$(state_field "$CID" .pid)
+        ocap start "$CID"
+        isnt "$status" 0 "a second start fails"
+        is "$(state_field "$CID" .status)/$(state_field "$CID" .pid)" "running/$pid" \
+            "a second start leaves the container running, same pid"
+        ocap delete "$CID"
+        isnt "$status" 0 "delete of a running container without --force fails"
+        like "$err" "is running: stop it first, or use delete --force.*\[container\.running\]" \
+            "delete of a running container says what to do"
+        is "$(state_field "$CID" .status)/$(state_field "$CID" .pid)" "running/$pid" \
+            "delete without --force changes nothing"
+        ok "the state dir survives delete without --force" test -f "$STATE_ROOT/$CID/state.json"
+        kill -KILL "$pid" 2>/dev/null || as_user kill -KILL "$pid"
+        ok "state of a container whose init was killed from the host says stopped" \
+            wait_status "$CID" stopped 10
+        is "$(state_field "$CID" .pid)" 0 "a stopped container's state has pid 0"
+        ocap delete "$CID"
+        is "$status" 0 "delete of a container whose init died exits 0"
+    }
+}
+
+# `features`: valid JSON whose lists the runtime honours; every advertised
+# namespace, capability and supported seccomp flag in one container.
+check_features() {
+    local b=$MODE_DIR/features f
+    ocap features
+    is "$status" 0 "features exits 0"
+    f=$out
+    ok "features prints JSON" jq -e .ociVersionMax <<<"$f"
+    is "$(jq -r '.hooks | join(" ")' <<<"$f")" \
+        "prestart createRuntime createContainer startContainer poststart poststop" \
+        "features lists the six hook lists"
+    bundle "$b"
+    set_args "$b" skiff-probe exit 0
+    jq_edit "$b" '.linux.namespaces = ($f.linux.namespaces | map({type: .}))
+        | .process.capabilities.bounding = $f.linux.capabilities
+        | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", flags: $f.linux.seccomp.supportedFlags}' \
+        --argjson f "$f"
+    # Root gets a user namespace too: the identity mapping of the host.
+    [ "$MODE" = root ] && jq_edit "$b" '.linux.uidMappings = [{containerID: 0, hostID: 0, size: 4294967295}]
+        | .linux.gidMappings = .linux.uidMappings'
+    new_id
+    ocap run --bundle "$b" "$NEW_ID"
+    is "$status" 0 "a container with every advertised namespace, capability and supported seccomp flag runs"
+}
+
 all_checks() {
     check_spec
     check_create_start_delete
@@ -417,6 +492,8 @@ all_checks() {
     check_containerd_shape
     check_podman_shape
     check_slurm_shape
+    check_edge_cases
+    check_features
 }
 
 for_each_mode all_checks

@@ -599,6 +599,16 @@ static void test_mount_options(void **state)
 	assert_null(s->linux_->rootfs_propagation);
 	assert_int_equal(s->linux_->rootfs_propagation_flags, 0);
 	spec_free(s);
+
+	/* config.md: a relative destination (deprecated) is taken from "/";
+	 * iversion and silent are mount(2) flags, not data. */
+	s = parse_patched("{\"mounts\": [{\"destination\": \"mnt/rel\", \"type\": \"tmpfs\", "
+			  "\"options\": [\"iversion\", \"silent\", \"noiversion\"]}]}");
+	assert_string_equal(s->mounts[0].destination, "/mnt/rel");
+	assert_int_equal(s->mounts[0].flags, MS_SILENT);
+	assert_int_equal(s->mounts[0].clear_flags, MS_I_VERSION);
+	assert_null(s->mounts[0].data);
+	spec_free(s);
 }
 
 static void test_values(void **state)
