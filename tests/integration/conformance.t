@@ -168,4 +168,7 @@ all_checks() {
 }
 
 for_each_mode all_checks
+# Every test docs/conformance.md cites must exist, with the check it names.
+ok "docs/conformance.md cites only tests and checks that exist" \
+    sh "$SKIFF_SRCDIR/tests/conformance-refs.sh" "$SKIFF_SRCDIR"
 done_testing
