@@ -224,7 +224,9 @@ int base64_decode(const char *in, char **out, size_t *len);
 /* "USER:PASS" (the password may hold ':'); -1 without a user. */
 int creds_parse(const char *userpass, struct registry_creds *c);
 void registry_creds_clear(struct registry_creds *c);
-/* The auth files to read, in order (caller frees with strv_free). */
+/* The auth files to read, in order: --authfile alone, else
+ * $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+ * ~/.docker/config.json (caller frees with strv_free). */
 char **auth_read_files(const char *authfile);
 /* The auth file login and logout write (caller frees). */
 char *auth_write_file(const char *authfile);
