@@ -297,7 +297,7 @@ int registry_transfer_error(struct registry *r, int curl_code, const char *curl_
 /* Milliseconds to wait before retry number attempt (from 1). */
 long registry_backoff_ms(int attempt, int retry_after);
 
-/* ---- fetching from a registry (image/fetch.c) ---------------------------- */
+/* ---- reading an image's documents (image/registry.c) -------------------- */
 
 /* The manifest or index REF (tag or digest) names; *digest gets its
  * computed digest, which must be want_digest when that is given. */
@@ -311,6 +311,8 @@ int registry_open_image(const struct image_ref *ref, const struct registry_optio
 /* A manifest (what "manifest") or config blob by descriptor, verified. */
 int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
 		       const char *what, char **data, size_t *len, struct skiff_error **err);
+
+/* ---- fetching layers (image/fetch.c) ------------------------------------- */
 
 /* Streams the missing layers of m from the registry into unpack workers,
  * several at once, resuming from and keeping partial downloads in tmp/. */
