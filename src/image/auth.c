@@ -121,10 +121,10 @@ char **auth_read_files(const char *authfile)
 		v[n++] = xstrdup(authfile);
 		return v;
 	}
-	if (env && *env) {
+	/* The variable comes first, the usual files after it: the first
+	 * file with an entry for the registry wins. */
+	if (env && *env)
 		v[n++] = xstrdup(env);
-		return v;
-	}
 	if (run && *run)
 		v[n++] = xasprintf("%s/containers/auth.json", run);
 	if (home && *home)

@@ -238,7 +238,9 @@ int base64_decode(const char *in, char **out, size_t *len);
 /* "USER:PASS" (the password may hold ':'); -1 without a user. */
 int creds_parse(const char *userpass, struct registry_creds *c);
 void registry_creds_clear(struct registry_creds *c);
-/* The auth files to read, in order (caller frees with strv_free). */
+/* The auth files to read, in order: --authfile alone, else
+ * $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+ * ~/.docker/config.json (caller frees with strv_free). */
 char **auth_read_files(const char *authfile);
 /* The auth file login and logout write (caller frees). */
 char *auth_write_file(const char *authfile);
@@ -309,7 +311,7 @@ int registry_transfer_error(struct registry *r, int curl_code, const char *curl_
 /* Milliseconds to wait before retry number attempt (from 1). */
 long registry_backoff_ms(int attempt, int retry_after);
 
-/* ---- fetching from a registry (image/fetch.c) ---------------------------- */
+/* ---- reading an image's documents (image/registry.c) -------------------- */
 
 /* The manifest or index REF (tag or digest) names; *digest gets its
  * computed digest, which must be want_digest when that is given. */
@@ -323,6 +325,8 @@ int registry_open_image(const struct image_ref *ref, const struct registry_optio
 /* A manifest (what "manifest") or config blob by descriptor, verified. */
 int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
 		       const char *what, char **data, size_t *len, struct skiff_error **err);
+
+/* ---- fetching layers (image/fetch.c) ------------------------------------- */
 
 /* Streams the missing layers of m from the registry into unpack workers,
  * several at once, resuming from and keeping partial downloads in tmp/. */

@@ -504,6 +504,101 @@ void *registry_easy(struct registry *r, const char *kind, const char *ref, void 
 	return h;
 }
 
+/* ---- manifests and configs --------------------------------------------------------- */
+
+#define MANIFEST_ACCEPT "application/vnd.oci.image.index.v1+json, " \
+	"application/vnd.oci.image.manifest.v1+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json, " \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+int registry_read_manifest(struct registry *r, const char *ref, const char *want_digest,
+			   char **data, size_t *len, char **digest, struct skiff_error **err)
+{
+	_cleanup_free_ char *body = NULL, *actual = NULL;
+	size_t n;
+
+	if (registry_get(r, "manifests", ref, MANIFEST_ACCEPT, IMAGE_MANIFEST_MAX, &body, &n,
+			 NULL, err) < 0)
+		return -1;
+	/* What is stored is what we computed, whatever the headers said. */
+	actual = digest_buffer(body, n);
+	if (want_digest && strcmp(actual, want_digest) != 0)
+		return skiff_error_set(err, 0, "image.blob.digest_mismatch",
+				       "the manifest %s from %s has the digest %s: it is corrupt "
+				       "or was tampered with", want_digest, registry_host(r), actual);
+	*data = steal_pointer(&body);
+	*len = n;
+	*digest = steal_pointer(&actual);
+	return 0;
+}
+
+int registry_open_image(const struct image_ref *ref, const struct registry_options *o,
+			struct registry **out, char **data, size_t *len, char **digest,
+			struct skiff_error **err)
+{
+	_cleanup_strv_ char **files = settings_default_files();
+	struct registry_settings st = { .insecure = -1 };
+	const char *want = ref->digest ? ref->digest : ref->tag;
+
+	if (settings_load(files, ref->domain, &st, err) < 0)
+		return -1;
+	/* Mirrors first, in order; any failure of one moves on to the next. */
+	for (size_t i = 0; st.mirrors && st.mirrors[i]; i++) {
+		struct skiff_error *e = NULL;
+		struct registry *r = NULL;
+
+		if (registry_open(st.mirrors[i], ref->path, o, false, &r, &e) == 0 &&
+		    registry_read_manifest(r, want, ref->digest, data, len, digest, &e) == 0) {
+			log_debug("%s/%s: from the mirror %s", ref->domain, ref->path, st.mirrors[i]);
+			settings_clear(&st);
+			*out = r;
+			return 0;
+		}
+		log_warning("the mirror %s of %s: %s; trying the next", st.mirrors[i], ref->domain,
+			    e ? e->msg : "failed");
+		skiff_error_free(e);
+		registry_free(r);
+	}
+	settings_clear(&st);
+	if (registry_open(ref->domain, ref->path, o, false, out, err) < 0)
+		return -1;
+	if (registry_read_manifest(*out, want, ref->digest, data, len, digest, err) < 0) {
+		registry_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int registry_read_blob(struct registry *r, const struct descriptor *d, size_t max,
+		       const char *what, char **data, size_t *len, struct skiff_error **err)
+{
+	_cleanup_free_ char *body = NULL, *actual = NULL;
+	bool manifest = strcmp(what, "manifest") == 0;
+	size_t n;
+
+	if (d->size > max)
+		return skiff_error_set(err, 0, "image.manifest.too_big",
+				       "%s %s is %llu bytes, more than the %zu skiff accepts",
+				       what, d->digest, (unsigned long long)d->size, max);
+	if (registry_get(r, manifest ? "manifests" : "blobs", d->digest,
+			 manifest ? MANIFEST_ACCEPT : NULL, max, &body, &n, NULL, err) < 0)
+		return -1;
+	if (n != d->size)
+		return skiff_error_set(err, 0, "image.blob.size_mismatch",
+				       "%s %s from %s has %zu bytes, its descriptor says %llu",
+				       what, d->digest, registry_host(r), n,
+				       (unsigned long long)d->size);
+	actual = digest_buffer(body, n);
+	if (strcmp(actual, d->digest) != 0)
+		return skiff_error_set(err, 0, "image.blob.digest_mismatch",
+				       "%s %s from %s has the digest %s: it is corrupt or was "
+				       "tampered with", what, d->digest, registry_host(r), actual);
+	*data = steal_pointer(&body);
+	*len = n;
+	return 0;
+}
+
 /* ---- opening ------------------------------------------------------------------------- */
 
 /* The system CAs and the *.crt files of dir, as one PEM blob; a client

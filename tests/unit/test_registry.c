@@ -234,7 +234,9 @@ static void test_auth_file_order(void **state)
 	strv_free(v);
 	v = auth_read_files(NULL);
 	assert_string_equal(v[0], "/env/auth.json");
-	assert_null(v[1]);
+	assert_string_equal(v[1], "/run/user/7/containers/auth.json");
+	assert_string_equal(v[2], "/h/.docker/config.json");
+	assert_null(v[3]);
 	strv_free(v);
 	unsetenv("REGISTRY_AUTH_FILE");
 	v = auth_read_files(NULL);
