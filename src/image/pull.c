@@ -640,7 +640,7 @@ int image_pull(struct image_store *s, const char *source_text,
 	struct image_config c = { 0 };
 	struct progress *p = progress_new(o ? o->progress : IMAGE_PROGRESS_LINES,
 					  o ? o->progress_out : NULL);
-	_cleanup_free_ char *mdata = NULL, *cdata = NULL, *index_digest = NULL;
+	_cleanup_free_ char *mdata = NULL, *cdata = NULL;
 	char **indexes = NULL, **index_data = NULL;
 	size_t *index_len = NULL, n_indexes = 0, mlen = 0, clen = 0;
 	int rc = -1;
@@ -731,6 +731,7 @@ int image_pull(struct image_store *s, const char *source_text,
 				d.digest, m.n_layers, m.config.digest, c.n_diff_ids);
 		goto out;
 	}
+	progress_set_layers(p, m.n_layers);
 	if (src.reg ? fetch_layers(s, src.reg, &m, &c, p, err) < 0
 		    : unpack_layers(s, &src, &m, &c, p, err) < 0)
 		goto out;
