@@ -176,12 +176,19 @@ int image_remove(struct image_store *s, const char *image, char ***removed,
 struct image_prune_result {
 	size_t blobs, layers, tmp;       /* entries removed */
 };
-/* Removes every blob and layer no tag uses, and leftovers in tmp/. */
+/* Removes every blob and layer that no tag and no container (see
+ * STORE_CONTAINERS) uses, and leftovers in tmp/. */
 int image_prune(struct image_store *s, struct image_prune_result *r,
 		struct skiff_error **err);
 
 /* What a container is made of (image/images.c): IMAGE as for
  * image_inspect; dirs are the unpacked layer trees, lowest first. */
+/* The job face's containers live in STORE/containers/ID/; each records in
+ * its file "image" the manifest digest of the image its root stacks, and
+ * image_prune keeps what any container there uses. */
+#define STORE_CONTAINERS "containers"
+#define STORE_CONTAINER_IMAGE "image"
+
 struct image_layers {
 	char *name;              /* the stored name */
 	char *manifest;          /* manifest digest */

@@ -31,15 +31,21 @@ static void stored_clear(struct stored *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static int stored_load(struct image_store *s, const char *name, struct stored *x,
-		       struct skiff_error **err)
+/* Loads a stored image by its name or, when manifest is given, by its
+ * manifest digest (a container keeps the image it was made of, tagged or
+ * not). */
+static int stored_load_manifest(struct image_store *s, const char *name, const char *manifest,
+				struct stored *x, struct skiff_error **err)
 {
 	_cleanup_free_ char *mdata = NULL;
 	size_t mlen;
 
 	memset(x, 0, sizeof(*x));
 	x->name = xstrdup(name);
-	if (store_tag_get(s, name, &x->manifest_digest, &x->index_digest, err) < 0 ||
+	if (manifest != NULL)
+		x->manifest_digest = xstrdup(manifest);
+	if ((manifest == NULL &&
+	     store_tag_get(s, name, &x->manifest_digest, &x->index_digest, err) < 0) ||
 	    store_read_blob(s, x->manifest_digest, IMAGE_MANIFEST_MAX, &mdata, &mlen, err) < 0 ||
 	    manifest_parse(mdata, mlen, x->manifest_digest, &x->m, err) < 0 ||
 	    store_read_blob(s, x->m.config.digest, IMAGE_CONFIG_MAX, &x->config_data,
@@ -49,6 +55,12 @@ static int stored_load(struct image_store *s, const char *name, struct stored *x
 		return skiff_error_prefix(err, "image %s: ", name);
 	}
 	return 0;
+}
+
+static int stored_load(struct image_store *s, const char *name, struct stored *x,
+		       struct skiff_error **err)
+{
+	return stored_load_manifest(s, name, NULL, x, err);
 }
 
 static bool is_hex(const char *s)
@@ -276,17 +288,48 @@ static void push(char ***v, size_t *n, const char *s)
 }
 
 /* The digests (blobs) and diff_ids (layers) that the tags use. */
+/* The manifest digest a container of the job face recorded (see image.h:
+ * STORE_CONTAINER_IMAGE), or NULL. */
+static char *container_manifest(struct image_store *s, const char *id)
+{
+	_cleanup_free_ char *path = xasprintf(STORE_CONTAINERS "/%s/" STORE_CONTAINER_IMAGE, id);
+	char *data = NULL;
+	size_t len;
+
+	if (read_file_at(s->dirfd, path, 128, &data, &len, NULL) < 0)
+		return NULL;
+	data[strcspn(data, "\n")] = '\0';
+	if (image_digest_parse(data, "a container's image", NULL) < 0) {
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
 static int used(struct image_store *s, char ***blobs, char ***layers, struct skiff_error **err)
 {
 	_cleanup_strv_ char **names = store_tag_list(s);
-	size_t nb = 0, nl = 0;
+	_cleanup_strv_ char **containers = store_dir_names(s, STORE_CONTAINERS);
+	size_t nb = 0, nl = 0, n_names = strv_length(names);
 
 	*blobs = xzalloc(sizeof(char *));
 	*layers = xzalloc(sizeof(char *));
+	/* Every tagged image, then the image of every container (kept ones
+	 * too: its root stacks these layers, even once its name is gone). */
+	for (size_t i = 0; containers[i]; i++) {
+		char *m = container_manifest(s, containers[i]);
+
+		if (m == NULL)
+			continue;
+		names = xrealloc(names, (n_names + 2) * sizeof(char *));
+		names[n_names++] = m;
+		names[n_names] = NULL;
+	}
 	for (size_t i = 0; names[i]; i++) {
 		struct stored x;
+		bool by_digest = strncmp(names[i], "sha256:", 7) == 0;
 
-		if (stored_load(s, names[i], &x, err) < 0)
+		if (stored_load_manifest(s, names[i], by_digest ? names[i] : NULL, &x, err) < 0)
 			return -1;
 		push(blobs, &nb, digest_hex(x.manifest_digest));
 		push(blobs, &nb, digest_hex(x.m.config.digest));

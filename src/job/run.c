@@ -22,7 +22,7 @@
 
 #include "job/job-internal.h"
 
-#define CONTAINERS "containers"
+#define CONTAINERS STORE_CONTAINERS
 #define NAMES CONTAINERS "/names"
 
 void job_result_clear(struct job_result *r)
@@ -293,6 +293,14 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		goto out;
 	cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
 	dir = xasprintf("%s/%s", image_store_path(s), cdir_rel);
+	/* prune keeps the layers of the image named here (kept containers
+	 * hold no lock on the store). */
+	{
+		_cleanup_free_ char *m = xasprintf("%s\n", layers.manifest);
+
+		if (write_file_atomic_at(cdirfd, STORE_CONTAINER_IMAGE, m, strlen(m), 0644, err) < 0)
+			goto out;
+	}
 	hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
 	if (job_write_files(cdirfd, o, hostname, &secret_env, err) < 0)
 		goto out;

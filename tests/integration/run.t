@@ -397,6 +397,36 @@ check_keep() {
     ok "skiff rm freed the name" test ! -L "$S/containers/names/kept"
     capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept
     like "$status:$err" '^125:.*\[job\.not_found\]' "skiff rm of an unknown name: job.not_found"
+    check_keep_prune
+}
+
+# A kept container keeps its image's content through rmi and prune; once
+# it is removed, prune takes the content.  The multi image's layers are
+# its own (no other image of the store shares them).
+check_keep_prune() {
+    local multi=localhost/test-images:multi id manifest before after
+    before=$(ls "$S/layers/sha256" | sort)
+    skrun --json --keep --name kept-multi -v /bin/busybox:/busybox:ro "$multi" /busybox true
+    id=$(jq -r .container_id <<<"$out")
+    manifest=$(cat "$S/containers/$id/image" 2>/dev/null)
+    like "$manifest" '^sha256:[0-9a-f]{64}$' "a kept container records its image's manifest digest"
+    sk_argv
+    capture "${SK[@]}" rmi --store "$S" "$multi"
+    is "$status" 0 "rmi of the kept container's image name"
+    capture "${SK[@]}" prune --store "$S"
+    is "$status" 0 "prune with a kept container whose image has no name"
+    after=$(ls "$S/layers/sha256" | sort)
+    is "$after" "$before" "prune keeps the kept container's layers"
+    ok "prune keeps the kept container's manifest" test -f "$S/blobs/sha256/${manifest#sha256:}"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept-multi
+    is "$status" 0 "skiff rm of the kept container"
+    capture "${SK[@]}" prune --store "$S"
+    after=$(ls "$S/layers/sha256" | sort)
+    is "$(comm -23 <(echo "$before") <(echo "$after") | wc -l)" 3 \
+        "with the container gone and no name, prune removes the image's 3 layers"
+    ok "and its manifest" test ! -e "$S/blobs/sha256/${manifest#sha256:}"
+    capture "${SK[@]}" pull -q --store "$S" "oci:$TI:multi"
+    is "$status" 0 "the multi image is named again"
 }
 
 each_mode() {
