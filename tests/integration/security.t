@@ -310,8 +310,8 @@ check_cloned_binary() {
     new_id
     ocap create --bundle "$SB" "$NEW_ID"
     pid=$(state_field "$NEW_ID" .pid)
-    is "$(readlink -f "/proc/$pid/exe")" "$(readlink -f "$SKIFF")" \
-        "as root with a new pid namespace, the init runs skiff's binary (nothing can see it)"
+    is "$(readlink -f "/proc/$pid/exe")" "$(readlink -f "$SKIFF_OCI")" \
+        "as root with a new pid namespace, the init runs skiff-oci's binary (nothing can see it)"
     oci_quick delete --force "$NEW_ID" >/dev/null 2>&1
 
     # Without a pid namespace of its own, host root in other containers
@@ -322,15 +322,15 @@ check_cloned_binary() {
     pid=$(state_field "$NEW_ID" .pid)
     exe=$(readlink "/proc/$pid/exe")
     is "$exe" "/memfd:skiff (deleted)" "as root without a pid namespace, the init runs from a sealed memfd copy of skiff"
-    exe=$(ls -l "$(readlink -f "$SKIFF")")
+    exe=$(ls -l "$(readlink -f "$SKIFF_OCI")")
     nok "the copy cannot be opened for writing" sh -c "echo x >>/proc/$pid/exe"
-    is "$(ls -l "$(readlink -f "$SKIFF")")" "$exe" "skiff's binary is unchanged"
+    is "$(ls -l "$(readlink -f "$SKIFF_OCI")")" "$exe" "skiff-oci's binary is unchanged"
     oci_quick delete --force "$NEW_ID" >/dev/null 2>&1
 
     new_id
     capture env SKIFF_NO_CLONED_BINARY=1 "$SKIFF_OCI" --root "$STATE_ROOT" create --bundle "$SB" "$NEW_ID"
     pid=$(state_field "$NEW_ID" .pid)
-    is "$(readlink -f "/proc/$pid/exe")" "$(readlink -f "$SKIFF")" "SKIFF_NO_CLONED_BINARY=1 (benchmark knob): the binary itself"
+    is "$(readlink -f "/proc/$pid/exe")" "$(readlink -f "$SKIFF_OCI")" "SKIFF_NO_CLONED_BINARY=1 (benchmark knob): the binary itself"
     oci_quick delete --force "$NEW_ID" >/dev/null 2>&1
 }
 
