@@ -19,21 +19,6 @@ command -v python3 >/dev/null || bail_out "python3 is needed to build the test i
 python3 "$SKIFF_SRCDIR/images/test-images.py" "$TI" "$OUTSIDE" || bail_out "images/test-images.py failed"
 chmod -R a+rX "$TI"
 
-sk() {
-    case $MODE in
-    root) "$SKIFF" "$@" ;;
-    range) as_user "$SKIFF" "$@" ;;
-    single) as_user env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
-    esac
-}
-skcap() {
-    case $MODE in
-    root) capture "$SKIFF" "$@" ;;
-    range) as_user_argv; capture "${AS_USER_ARGV[@]}" "$SKIFF" "$@" ;;
-    single) as_user_argv; capture "${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
-    esac
-}
-
 # own UID GID: the owner on disk of what the image has as UID:GID.
 own() {
     case $MODE in

@@ -29,22 +29,6 @@ if command -v skopeo >/dev/null; then
     fi
 fi
 
-# sk ARGS...: skiff as the mode's user (single: no subordinate ids).
-sk() {
-    case $MODE in
-    root) "$SKIFF" "$@" ;;
-    range) as_user "$SKIFF" "$@" ;;
-    single) as_user env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
-    esac
-}
-skcap() {
-    case $MODE in
-    root) capture "$SKIFF" "$@" ;;
-    range) as_user_argv; capture "${AS_USER_ARGV[@]}" "$SKIFF" "$@" ;;
-    single) as_user_argv; capture "${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
-    esac
-}
-
 # The store as a listing (locks/ and the lock file aside: taking a lock is
 # not a change).
 snapshot() {

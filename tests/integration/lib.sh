@@ -62,6 +62,23 @@ skip() {
     done
 }
 
+# sk ARGS... / skcap ARGS...: the skiff CLI as the mode's user (single: no
+# subordinate ids), plainly or through capture.  The image tests use them.
+sk() {
+    case $MODE in
+    root) "$SKIFF" "$@" ;;
+    range) as_user "$SKIFF" "$@" ;;
+    single) as_user env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
+    esac
+}
+skcap() {
+    case $MODE in
+    root) capture "$SKIFF" "$@" ;;
+    range) as_user_argv; capture "${AS_USER_ARGV[@]}" "$SKIFF" "$@" ;;
+    single) as_user_argv; capture "${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF" "$@" ;;
+    esac
+}
+
 # ok DESC CMD [ARG...]: passes when CMD exits 0.
 # nok DESC CMD [ARG...]: passes when CMD exits non-zero.
 # CMD's output is shown only when the check fails.
