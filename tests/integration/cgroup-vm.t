@@ -15,7 +15,7 @@ GUEST=$SKIFF_SRCDIR/tests/integration/cgroup-vm-guest.sh
 # vm_checks MODE: boot the guest (--root for MODE root), run the guest
 # script, and turn its lines into checks.
 vm_checks() {
-    local mode=$1 work=$TEST_TMP/vm/$1 args=(--disk 64M --timeout 480) line done_seen=0 rc
+    local mode=$1 work=$TEST_TMP/vm/$1 args=(--disk 64M --timeout 480)
     TAP_PREFIX="[vm $mode] "
     if [ "$mode" = root ]; then
         args+=(--root)
@@ -26,22 +26,7 @@ vm_checks() {
     # shellcheck disable=SC2016 # expanded in the guest
     timeout -k 10 600 "$VM/run" "${args[@]}" SKIFF_OCI="$SKIFF_OCI" ROOTFS="$ROOTFS" WORK="$work" \
         bash "$GUEST" >"$work.out" 2>"$work.err" </dev/null 8>&-
-    rc=$?
-    while IFS= read -r line; do
-        case $line in
-        "ok # SKIP "*) skip "${line#ok # SKIP }" ;;
-        "ok "*) pass "${line#ok }" ;;
-        "not ok "*) fail "${line#not ok }" ;;
-        "# "*) diag "${line#\# }" ;;
-        done) done_seen=1 ;;
-        *) diag "guest: $line" ;;
-        esac
-    done <"$work.out"
-    if [ $rc -eq 0 ] && [ $done_seen -eq 1 ]; then
-        pass "the guest ran every check"
-    else
-        fail "the guest ran every check" "tests/vm/run exit status $rc" "$(tail -n 20 "$work.err")"
-    fi
+    guest_results $? "$work.out" "$work.err"
     TAP_PREFIX=
 }
 

@@ -62,6 +62,29 @@ skip() {
     done
 }
 
+# guest_results RC OUT ERR: turns what a tests/vm guest script printed (OUT:
+# "ok …", "not ok …", "ok # SKIP …", "# …", and "done" at its end) into
+# checks, then checks that the guest got to "done" and tests/vm/run exited
+# with RC 0 (ERR's tail explains when not).
+guest_results() {
+    local rc=$1 out=$2 err=$3 line done_seen=0
+    while IFS= read -r line; do
+        case $line in
+        "ok # SKIP "*) skip "${line#ok # SKIP }" ;;
+        "ok "*) pass "${line#ok }" ;;
+        "not ok "*) fail "${line#not ok }" ;;
+        "# "*) diag "${line#\# }" ;;
+        done) done_seen=1 ;;
+        *) diag "guest: $line" ;;
+        esac
+    done <"$out"
+    if [ "$rc" -eq 0 ] && [ $done_seen -eq 1 ]; then
+        pass "the guest ran every check"
+    else
+        fail "the guest ran every check" "tests/vm/run exit status $rc" "$(tail -n 20 "$err")"
+    fi
+}
+
 # sk ARGS... / skcap ARGS...: the skiff CLI as the mode's user (single: no
 # subordinate ids), plainly or through capture.  The image tests use them.
 sk() {

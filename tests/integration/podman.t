@@ -265,27 +265,13 @@ TAP_PREFIX=
 # --memory where it can work: Podman as root in the pure cgroup v2 guest of
 # tests/vm/run (the host's /usr, so the same podman, conmon and skiff-oci).
 podman_vm_checks() {
-    local work=$TEST_TMP/vm line done_seen=0 rc
+    local work=$TEST_TMP/vm
     TAP_PREFIX="[vm root] "
     mkdir -p "$work"
     timeout -k 10 600 "$SKIFF_SRCDIR/tests/vm/run" --root --timeout 480 \
         SKIFF_OCI="$SKIFF_OCI" SKIFF_IMAGE="$SKIFF_IMAGE" \
         bash "$SKIFF_SRCDIR/tests/integration/podman-vm-guest.sh" >"$work/out" 2>"$work/err" </dev/null 8>&-
-    rc=$?
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) pass "${line#ok }" ;;
-        "not ok "*) fail "${line#not ok }" ;;
-        "# "*) diag "${line#\# }" ;;
-        done) done_seen=1 ;;
-        *) diag "guest: $line" ;;
-        esac
-    done <"$work/out"
-    if [ $rc -eq 0 ] && [ $done_seen -eq 1 ]; then
-        pass "the guest ran every check"
-    else
-        fail "the guest ran every check" "tests/vm/run exit status $rc" "$(tail -n 20 "$work/err")"
-    fi
+    guest_results $? "$work/out" "$work/err"
     TAP_PREFIX=
 }
 if [ $IS_ROOT -ne 1 ]; then

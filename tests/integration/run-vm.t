@@ -9,27 +9,13 @@ VM=$SKIFF_SRCDIR/tests/vm
 GUEST=$SKIFF_SRCDIR/tests/integration/run-vm-guest.sh
 
 vm_checks() {
-    local mode=$1 work=$TEST_TMP/vm-$1 args=(--timeout 480) line done_seen=0 rc
+    local mode=$1 work=$TEST_TMP/vm-$1 args=(--timeout 480)
     TAP_PREFIX="[vm $mode] "
     [ "$mode" = root ] && args+=(--root)
     mkdir -p "$work"
     timeout -k 10 600 "$VM/run" "${args[@]}" SKIFF="$SKIFF" SKIFF_IMAGE="$SKIFF_IMAGE" \
         bash "$GUEST" >"$work.out" 2>"$work.err" </dev/null 8>&-
-    rc=$?
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) pass "${line#ok }" ;;
-        "not ok "*) fail "${line#not ok }" ;;
-        "# "*) diag "${line#\# }" ;;
-        done) done_seen=1 ;;
-        *) diag "guest: $line" ;;
-        esac
-    done <"$work.out"
-    if [ $rc -eq 0 ] && [ $done_seen -eq 1 ]; then
-        pass "the guest ran every check"
-    else
-        fail "the guest ran every check" "tests/vm/run exit status $rc" "$(tail -n 20 "$work.err")"
-    fi
+    guest_results $? "$work.out" "$work.err"
     TAP_PREFIX=
 }
 
