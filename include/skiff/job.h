@@ -61,6 +61,9 @@ struct job_options {
 	bool stream;                  /* and copy them live to skiff's own */
 	size_t capture_limit;         /* bytes kept of each stream */
 	const char *log_file;         /* both streams appended there */
+
+	/* -d/--detach: a monitor of its own holds the job (job/detach.c) */
+	bool detach;
 };
 
 struct job_result {
@@ -76,6 +79,8 @@ struct job_result {
 	char **copied_out;            /* host paths written by --copy-out */
 	bool has_cpu, has_memory_peak;
 	uint64_t cpu_usec, memory_peak;
+	/* lifecycle from another shell: RFC 3339 UTC, NULL when unknown */
+	char *started_at, *finished_at;
 };
 
 /* Runs a job to its end (or to its failure before it ran: then -1 with *err
@@ -92,5 +97,43 @@ char *job_result_json(const struct job_result *r, const struct skiff_error *e);
  * goes on. */
 int job_remove(const char *store, const char *state_root, const char *what,
 	       struct skiff_error **err);
+
+/* ---- lifecycle from another shell (job/detach.c, job/containers.c) ---------
+ * Every run records itself in STORE/containers/ID/ (job.json, started,
+ * result.json, and with -d stdout.log and stderr.log), so that these work
+ * from any shell, for detached and foreground runs alike.  WHAT is a name,
+ * a full ID or a unique prefix of one ("job.not_found", "job.ambiguous"). */
+
+/* skiff run -d: runs the job under a monitor of its own (double-forked, in
+ * a session of its own) and returns once the job started; *id gets its ID.
+ * An error before the start comes back here. */
+int job_run_detached(const struct job_options *o, char **id, struct skiff_error **err);
+
+struct job_ps_options {
+	const char *store, *state_root;
+	bool all;                     /* ended ones kept with --keep too */
+};
+/* The containers as a JSON array (text the caller frees): id, name, image,
+ * image_digest, command, created, started_at, finished_at, status
+ * ("created", "running", "exited", "unknown"), pid, exit_code. */
+int job_ps_json(const struct job_ps_options *o, char **out, struct skiff_error **err);
+/* One container as a JSON document: the same fields, the state, and the
+ * result once it ended. */
+int job_inspect_json(const char *store, const char *what, char **out,
+		     struct skiff_error **err);
+/* Blocks until the job ends; *exit_code gets its result's exit code. */
+int job_wait(const char *store, const char *what, int *exit_code, struct skiff_error **err);
+/* Sends sig to the job (SIGKILL: to all its processes). */
+int job_kill(const char *store, const char *what, int sig, struct skiff_error **err);
+/* The stop signal, then SIGKILL after timeout seconds (< 0: the run's
+ * --stop-timeout); returns once the job's process is gone. */
+int job_stop(const char *store, const char *what, int timeout, struct skiff_error **err);
+/* Copies the job's stdout and stderr (detached runs) to out_fd and err_fd;
+ * follow: until the job ends. */
+int job_logs(const char *store, const char *what, bool follow, int out_fd, int err_fd,
+	     struct skiff_error **err);
+/* skiff rm -f: stops a running job first, then removes what is left. */
+int job_remove_force(const char *store, const char *state_root, const char *what,
+		     struct skiff_error **err);
 
 #endif

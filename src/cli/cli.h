@@ -45,6 +45,16 @@ int run_cli_main(int argc, char **argv);
 /* skiff rm (cli/run.c): containers kept with --keep. */
 int rm_cli_main(int argc, char **argv);
 
+/* ---- containers.c: lifecycle from another shell (ps, inspect, wait,
+ * kill, stop, logs) and the printing side of run -d ---- */
+struct job_options;
+int run_detached_cli(const struct job_options *o, bool json);
+int ps_cli_main(int argc, char **argv);
+int inspect_cli_main(int argc, char **argv);
+bool containers_cli_handles(const char *cmd);
+int containers_cli_main(int argc, char **argv);
+void containers_cli_usage(FILE *f);
+
 /* ---- helpers of the runtime face's commands (oci.c) ---- */
 
 /* Runs getopt_long over a command's argv (argv[0] is the command name);

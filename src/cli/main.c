@@ -10,10 +10,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: skiff oci [GLOBAL OPTIONS] COMMAND ...   the OCI runtime (runc's CLI)\n"
 		"       skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]   run a job in a container\n"
-		"       skiff rm [--store DIR] NAME|ID...   remove a container kept with run --keep\n"
+		"       skiff rm [--store DIR] [-f] NAME|ID...   remove a container (-f: stop it first)\n"
 		"       skiff --version\n"
 		"       skiff [--debug] [--log FILE] [--log-format text|json] IMAGE-COMMAND ...\n");
 	image_cli_usage(f);
+	containers_cli_usage(f);
 	fprintf(f, "\nSee skiff(1) and skiff-oci(1).\n");
 }
 
@@ -71,6 +72,13 @@ int main(int argc, char **argv)
 		return run_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
 		return rm_cli_main(argc - 1, argv + 1);
+	/* lifecycle from another shell (cli/containers.c) */
+	if (argc >= 2 && strcmp(argv[1], "ps") == 0)
+		return ps_cli_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
+		return inspect_cli_main(argc - 1, argv + 1);
+	if (argc >= 2 && containers_cli_handles(argv[1]))
+		return containers_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && image_cli_handles(argv[1]))
 		return image_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {

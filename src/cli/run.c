@@ -129,13 +129,15 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		{ "capture-limit", required_argument, NULL, OPT_CAPTURE_LIMIT },
 		{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 		{ "help", no_argument, NULL, 'h' },
+		/* lifecycle from another shell */
+		{ "detach", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	int64_t v;
 
 	/* "+": options end at IMAGE; what follows is the job's command. */
-	FOR_EACH_OPT(c, argc, argv, "+e:w:u:v:m:iqh", opts) {
+	FOR_EACH_OPT(c, argc, argv, "+e:w:u:v:m:iqhd", opts) {
 		switch (c) {
 		case OPT_STORE: o->store = optarg; break;
 		case OPT_ROOT: o->state_root = optarg; break;
@@ -223,6 +225,7 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 			o->capture_limit = (size_t)v;
 			break;
 		case OPT_LOG_FILE: o->log_file = optarg; break;
+		case 'd': o->detach = true; break;
 		case 'h':
 			printf("usage: skiff " RUN_USAGE "\nSee skiff(1).\n");
 			exit(0);
@@ -249,6 +252,10 @@ int run_cli_main(int argc, char **argv)
 	if (parse_run(argc, argv, &o, &json, &err) < 0) {
 		skiff_log_error(err);
 		status = 125;
+		goto out;
+	}
+	if (o.detach) {
+		status = run_detached_cli(&o, json);
 		goto out;
 	}
 	/* With --json, the job's streams go into the result, not the terminal;
@@ -287,21 +294,24 @@ int rm_cli_main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *store = NULL, *root = NULL;
 	int c, status = 0;
+	bool force = false;
 
-	FOR_EACH_OPT(c, argc, argv, "", opts) {
+	FOR_EACH_OPT(c, argc, argv, "f", opts) {
 		switch (c) {
 		case OPT_STORE: store = optarg; break;
 		case OPT_ROOT: root = optarg; break;
+		case 'f': force = true; break;
 		default: {
 			_cleanup_error_ struct skiff_error *err = NULL;
 
 			skiff_error_set(&err, 0, "cli.usage",
 					"rm: unknown option or missing value in \"%s\" (usage: skiff "
-					"rm [--store DIR] NAME|ID...)", argv[optind - 1]);
+					"rm [--store DIR] [-f] NAME|ID...)", argv[optind - 1]);
 			skiff_log_error(err);
 			return 125;
 		}
@@ -311,7 +321,7 @@ int rm_cli_main(int argc, char **argv)
 		_cleanup_error_ struct skiff_error *err = NULL;
 
 		skiff_error_set(&err, 0, "cli.usage",
-				"rm: a container name or id is needed (usage: skiff rm [--store DIR] "
+				"rm: a container name or id is needed (usage: skiff rm [--store DIR] [-f] "
 				"NAME|ID...)");
 		skiff_log_error(err);
 		return 125;
@@ -319,7 +329,8 @@ int rm_cli_main(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		_cleanup_error_ struct skiff_error *err = NULL;
 
-		if (job_remove(store, root, argv[i], &err) < 0) {
+		if ((force ? job_remove_force(store, root, argv[i], &err)
+			   : job_remove(store, root, argv[i], &err)) < 0) {
 			skiff_log_error(err);
 			status = 125;
 		} else {

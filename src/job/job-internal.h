@@ -67,12 +67,92 @@ int job_copy_out(int user_ns, int mnt_ns, char *const *specs, char ***copied,
 
 /* ---- monitor.c: from start to exit ----------------------------------------- */
 
-/* Starts the created container ID whose init is pid, streams or captures
- * its output (out_fd/err_fd: the read ends of its stdout and stderr, or
- * -1 when it writes to skiff's own), enforces --timeout, and waits for it.
- * Fills exit_code, signal, timed_out, duration and the captures of r. */
-int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
-		const struct job_options *o, int stop_signal, int out_fd, int err_fd,
-		struct job_result *r, struct skiff_error **err);
+/* Starts the created container ID whose init is pid, passing skiff's own
+ * SIGINT, SIGTERM, … on to it from then on; *start gets the time. */
+int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
+		      struct job_result *r, uint64_t *start, struct skiff_error **err);
+/* Streams or captures the started job's output (out_fd/err_fd: the read
+ * ends of its stdout and stderr, or -1 when it writes elsewhere; log_fd:
+ * --log-file or -1), enforces --timeout, and waits for it.  Fills
+ * exit_code, signal, timed_out, duration and the captures of r. */
+int job_monitor_watch(const struct runtime_ctx *ctx, const char *id, pid_t pid,
+		      const struct job_options *o, int stop_signal, int out_fd, int err_fd,
+		      int log_fd, uint64_t start, struct job_result *r, struct skiff_error **err);
+
+/* ---- run.c: the phases of a run -------------------------------------------- */
+
+/* stdio of the container while it is created: what skiff's own fds were. */
+struct stdio_swap {
+	int saved[3];
+	int out[2], err[2];
+};
+
+/* Per-run state, handed from phase to phase:
+ *   prepare  image, name, container directory, spec, record (job.json)
+ *   create   the container exists; --copy-in
+ *   start    the job's command runs
+ *   watch    streams, --timeout, exit status (the detached monitor's part)
+ *   finish   --copy-out, delete, result.json, remove unless --keep */
+struct job_run {
+	const struct job_options *o;
+	struct job_result *r;
+	struct image_store *s;
+	struct image_layers layers;
+	json_t *config;
+	struct job_spec_input in;
+	struct spec *spec;
+	char *state_root, *dir, *cdir_rel, *hostname;
+	char **secret_env;
+	struct runtime_ctx ctx;
+	int cdirfd, mnt_ns, user_ns, log_fd;
+	struct stdio_swap sw;
+	bool named, created;
+	int stop_signal;
+	pid_t pid;                   /* the container's init */
+	uint64_t start;              /* now_ns() at start */
+	/* containers.c: the record of the run in its directory */
+	int lock_fd;                 /* STORE/containers/ID/lock */
+};
+void job_run_init(struct job_run *jr, const struct job_options *o, struct job_result *r);
+int job_run_prepare(struct job_run *jr, struct skiff_error **err);
+int job_run_create(struct job_run *jr, struct skiff_error **err);
+int job_run_start(struct job_run *jr, struct skiff_error **err);
+int job_run_watch(struct job_run *jr, struct skiff_error **err);
+int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err);
+void job_run_clear(struct job_run *jr);
+int job_run_phases(const struct job_options *o, struct job_result *r,
+		   void (*started)(struct job_run *jr, void *arg), void *arg,
+		   struct skiff_error **err);
+
+/* ---- containers.c: the record a run keeps in its directory ------------------ */
+
+/* STORE/containers/ID/job.json (what ps and inspect show, the state root
+ * and stop signal kill and stop use) and the lock file readers hold. */
+int job_record_write(struct job_run *jr, struct skiff_error **err);
+/* STORE/containers/ID/started: the time the job started. */
+void job_record_started(struct job_run *jr);
+/* STORE/containers/ID/result.json, atomically: the --json document. */
+void job_record_result(struct job_run *jr, const struct skiff_error *e);
+/* Waits until no skiff wait or logs -f holds the lock (they read the
+ * result first). */
+void job_record_wait_readers(struct job_run *jr);
+/* WHAT: a name, else a full ID or a unique prefix of one: its ID.
+ * "job.not_found", "job.ambiguous". */
+int job_resolve(struct image_store *s, const char *what, char id[static 65],
+		struct skiff_error **err);
+/* True while the run of STORE/containers/ID goes on (its monitor lives
+ * and wrote no result yet). */
+bool job_record_is_live(int storefd, const char *id);
+/* RFC 3339 UTC, now.  Text the caller frees. */
+char *job_time_now(void);
+
+/* ---- detach.c: skiff run -d -------------------------------------------------- */
+
+/* The job's stdout and stderr files in its directory (stdout.log,
+ * stderr.log), opened for appending. */
+int job_detach_open_logs(const struct job_run *jr, int *out, int *err_fd,
+			 struct skiff_error **err);
+/* Reads the log files into r's captures (up to --capture-limit each). */
+void job_detach_collect_logs(struct job_run *jr);
 
 #endif

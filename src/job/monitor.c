@@ -62,45 +62,51 @@ static void stream_read(struct stream *s, const struct job_options *o, int log_f
 	}
 }
 
-int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
-		const struct job_options *o, int stop_signal, int out_fd, int err_fd,
-		struct job_result *r, struct skiff_error **err)
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static void forward_signals(pid_t pid)
 {
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-	struct sigaction sa = { .sa_handler = forward_signal };
+	struct sigaction sa = { .sa_handler = pid > 0 ? forward_signal : SIG_DFL };
+
+	forward_pid = pid;
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, NULL);
+}
+
+int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
+		      struct job_result *r, uint64_t *start, struct skiff_error **err)
+{
+	forward_signals(pid);
+	if (container_start(ctx, id, err) < 0) {
+		forward_signals(0);
+		return -1;
+	}
+	r->started = true;
+	*start = now_ns();
+	return 0;
+}
+
+int job_monitor_watch(const struct runtime_ctx *ctx, const char *id, pid_t pid,
+		      const struct job_options *o, int stop_signal, int out_fd, int err_fd,
+		      int log_fd, uint64_t start, struct job_result *r, struct skiff_error **err)
+{
 	struct stream streams[2] = {
 		{ out_fd, o->stream ? STDOUT_FILENO : -1, &r->out, &r->out_len },
 		{ err_fd, o->stream ? STDERR_FILENO : -1, &r->err, &r->err_len },
 	};
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), log_fd = -1;
-	uint64_t start, term_at = 0, kill_at = 0;
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	uint64_t term_at = 0, kill_at = 0;
 	bool exited = false;
 	int status = 0;
 
-	if (pidfd < 0)
+	if (pidfd < 0) {
+		forward_signals(0);
 		return skiff_error_set(err, errno, "job.monitor", "cannot watch the job's process");
-	if (o->log_file != NULL) {
-		log_fd = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-		if (log_fd < 0)
-			return skiff_error_set(err, errno, "job.log_file",
-					       "cannot open --log-file %s", o->log_file);
 	}
 	if (o->capture) {
 		r->out = xstrdup("");
 		r->err = xstrdup("");
 	}
-	forward_pid = pid;
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	if (container_start(ctx, id, err) < 0) {
-		forward_pid = 0;
-		sa.sa_handler = SIG_DFL;
-		for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-			sigaction(forwarded[i], &sa, NULL);
-		return -1;
-	}
-	r->started = true;
-	start = now_ns();
 	if (o->timeout > 0)
 		term_at = start + (uint64_t)(o->timeout * 1e9);
 
@@ -138,7 +144,7 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 				p[n++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN };
 		k = poll(p, n, timeout_ms);
 		if (k < 0 && errno != EINTR) {
-			forward_pid = 0;
+			forward_signals(0);
 			return skiff_error_set(err, errno, "job.monitor", "poll");
 		}
 		if (k <= 0)
@@ -153,7 +159,7 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 					w = waitpid(pid, &status, 0);
 				while (w < 0 && errno == EINTR);
 				if (w < 0) {
-					forward_pid = 0;
+					forward_signals(0);
 					return skiff_error_set(err, errno, "job.monitor",
 							       "cannot collect the job's exit status");
 				}
@@ -167,9 +173,7 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 					stream_read(&streams[i], o, log_fd, &r->truncated);
 		}
 	}
-	sa.sa_handler = SIG_DFL;
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaction(forwarded[i], &sa, NULL);
+	forward_signals(0);
 	if (WIFSIGNALED(status)) {
 		r->signal = WTERMSIG(status);
 		r->exit_code = 128 + r->signal;

@@ -66,6 +66,8 @@ char *job_result_json(const struct job_result *r, const struct skiff_error *e)
 	json_object_set_new(o, "timed_out", json_boolean(r->timed_out));
 	json_object_set_new(o, "oom_killed", json_boolean(r->oom_killed));
 	json_object_set_new(o, "duration_seconds", json_real(r->duration));
+	json_object_set_new(o, "started_at", string_or_null(r->started_at));
+	json_object_set_new(o, "finished_at", string_or_null(r->finished_at));
 	json_object_set_new(o, "container_id", string_or_null(r->container_id));
 	json_object_set_new(o, "name", string_or_null(r->name));
 	json_object_set_new(o, "image", string_or_null(r->image));

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `skiff run`, top to bottom: find (or pull) the image, claim the name,
- * make the container's directory, build its spec, create it over an
- * overlay of the layers, start and watch it, report, and remove every
- * trace of it unless --keep.
+/* `skiff run`, in five phases that hand a struct job_run on:
+ *   prepare  find (or pull) the image, claim the name, make the
+ *            container's directory, build its spec, record the run
+ *   create   create it over an overlay of the layers; --copy-in
+ *   start    exec the job's command
+ *   watch    streams, --timeout, the exit status
+ *   finish   --copy-out, delete it, write the result, and remove every
+ *            trace of it unless --keep.
+ * With -d, a monitor process runs them all and reports after start
+ * (job/detach.c).
  *
  *   STORE/containers/ID/          rootfs/ (the overlay's mount point),
  *                                 upper/ and work/ (the writable layer),
  *                                 etc/ (hosts, hostname, resolv.conf),
- *                                 secrets/
+ *                                 secrets/; the run's record (see
+ *                                 job/containers.c)
  *   STORE/containers/names/NAME   a symlink to ID: one container per name */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +40,8 @@ void job_result_clear(struct job_result *r)
 	free(r->image_digest);
 	free(r->out);
 	free(r->err);
+	free(r->started_at);
+	free(r->finished_at);
 	strv_free(r->copied_out);
 	memset(r, 0, sizeof(*r));
 }
@@ -170,18 +179,21 @@ static struct spec_root_overlay *overlay_of(const struct image_layers *l, const 
 }
 
 /* stdin: the caller's with -i, else /dev/null; stdout and stderr: pipes
- * when they are captured or logged, else the caller's own. */
-struct stdio_swap {
-	int saved[3];
-	int out[2], err[2];
-};
-
-static int stdio_swap_in(struct stdio_swap *sw, const struct job_options *o,
+ * when they are captured or logged, the container's log files when
+ * detached, else the caller's own. */
+static int stdio_swap_in(struct stdio_swap *sw, const struct job_run *jr,
 			 struct skiff_error **err)
 {
+	const struct job_options *o = jr->o;
 	bool pipes = o->capture || o->log_file != NULL;
+	_cleanup_close_ int out_log = -1, err_log = -1;
 
 	*sw = (struct stdio_swap){ { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
+	if (o->detach) {
+		pipes = false;
+		if (job_detach_open_logs(jr, &out_log, &err_log, err) < 0)
+			return -1;
+	}
 	if (pipes && (pipe2(sw->out, O_CLOEXEC) < 0 || pipe2(sw->err, O_CLOEXEC) < 0))
 		return skiff_error_set(err, errno, "job.stdio", "cannot make pipes");
 	for (int fd = 0; fd < 3; fd++) {
@@ -193,6 +205,10 @@ static int stdio_swap_in(struct stdio_swap *sw, const struct job_options *o,
 			with = sw->out[1];
 		else if (fd == 2 && pipes)
 			with = sw->err[1];
+		else if (fd == 1 && out_log >= 0)
+			with = out_log;
+		else if (fd == 2 && err_log >= 0)
+			with = err_log;
 		if (with < 0)
 			continue;
 		sw->saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -250,141 +266,250 @@ static void collect_stats(const struct runtime_ctx *ctx, const char *id, struct 
 	}
 }
 
-int job_run(const struct job_options *o, struct job_result *r, struct skiff_error **err)
+void job_run_init(struct job_run *jr, const struct job_options *o, struct job_result *r)
 {
-	_cleanup_store_ struct image_store *s = NULL;
-	_cleanup_spec_ struct spec *spec = NULL;
-	_cleanup_free_ char *state_root = NULL, *dir = NULL, *cdir_rel = NULL, *hostname = NULL;
-	_cleanup_strv_ char **secret_env = NULL;
-	_cleanup_close_ int cdirfd = -1, mnt_ns = -1, user_ns = -1;
-	_cleanup_json_ json_t *config = NULL;
-	struct image_layers layers = { 0 };
-	struct job_spec_input in = { .o = o };
-	struct runtime_ctx ctx = { 0 };
-	struct create_opts co = { 0 };
-	struct stdio_swap sw = { { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
-	bool named = false, created = false;
-	int stop_signal = SIGTERM, rc = -1;
-	pid_t pid;
-
+	memset(jr, 0, sizeof(*jr));
 	memset(r, 0, sizeof(*r));
+	jr->o = o;
+	jr->r = r;
+	jr->in.o = o;
+	jr->cdirfd = jr->mnt_ns = jr->user_ns = jr->log_fd = -1;
+	jr->sw = (struct stdio_swap){ { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
+	jr->stop_signal = SIGTERM;
 	r->container_id = random_id();
 	r->name = o->name ? xstrdup(o->name) : xasprintf("job-%.12s", r->container_id);
+}
+
+/* Phase 1, prepare: the image, the name, the container's directory and
+ * its spec.  Nothing runs yet. */
+int job_run_prepare(struct job_run *jr, struct skiff_error **err)
+{
+	const struct job_options *o = jr->o;
+	struct job_result *r = jr->r;
+
 	if (o->name && check_name(o->name, err) < 0)
 		return -1;
-	if (image_store_open(o->store, &s, err) < 0 || resolve_image(s, o, &layers, err) < 0)
-		goto out;
-	r->image = xstrdup(layers.name);
-	r->image_digest = xstrdup(layers.manifest);
-	config = json_loadb(layers.config, layers.config_len, 0, NULL);
-	in.config = json_object_get(config, "config");
-	in.layers = &layers;
-	in.owners = image_store_owners(s, in.uid_map, in.gid_map, &in.n_map);
-	in.rootless = !(geteuid() == 0 && sys_in_initial_userns());
-	if (runtime_state_root(o->state_root, &state_root, err) < 0)
-		goto out;
-	ctx = (struct runtime_ctx){ .state_root = state_root, .rootless = in.rootless };
+	if (image_store_open(o->store, &jr->s, err) < 0 ||
+	    resolve_image(jr->s, o, &jr->layers, err) < 0)
+		return -1;
+	r->image = xstrdup(jr->layers.name);
+	r->image_digest = xstrdup(jr->layers.manifest);
+	jr->config = json_loadb(jr->layers.config, jr->layers.config_len, 0, NULL);
+	jr->in.config = json_object_get(jr->config, "config");
+	jr->in.layers = &jr->layers;
+	jr->in.owners = image_store_owners(jr->s, jr->in.uid_map, jr->in.gid_map, &jr->in.n_map);
+	jr->in.rootless = !(geteuid() == 0 && sys_in_initial_userns());
+	if (runtime_state_root(o->state_root, &jr->state_root, err) < 0)
+		return -1;
+	jr->ctx = (struct runtime_ctx){ .state_root = jr->state_root, .rootless = jr->in.rootless };
 
-	if (claim_name(image_store_dirfd(s), r->name, r->container_id, err) < 0)
-		goto out;
-	named = true;
-	if (make_container_dir(image_store_dirfd(s), r->container_id,
-			       o->storage_limit != NULL, &cdirfd, err) < 0)
-		goto out;
-	cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
-	dir = xasprintf("%s/%s", image_store_path(s), cdir_rel);
+	if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
+		return -1;
+	jr->named = true;
+	if (make_container_dir(image_store_dirfd(jr->s), r->container_id,
+			       o->storage_limit != NULL, &jr->cdirfd, err) < 0)
+		return -1;
+	jr->cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
+	jr->dir = xasprintf("%s/%s", image_store_path(jr->s), jr->cdir_rel);
 	/* prune keeps the layers of the image named here (kept containers
 	 * hold no lock on the store). */
 	{
-		_cleanup_free_ char *m = xasprintf("%s\n", layers.manifest);
+		_cleanup_free_ char *m = xasprintf("%s\n", jr->layers.manifest);
 
-		if (write_file_atomic_at(cdirfd, STORE_CONTAINER_IMAGE, m, strlen(m), 0644, err) < 0)
-			goto out;
+		if (write_file_atomic_at(jr->cdirfd, STORE_CONTAINER_IMAGE, m, strlen(m), 0644,
+					 err) < 0)
+			return -1;
 	}
-	hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
-	if (job_write_files(cdirfd, o, hostname, &secret_env, err) < 0)
-		goto out;
-	in.dir = dir;
-	in.hostname = hostname;
-	in.secret_env = secret_env;
-	if (job_build_spec(&in, &spec, &stop_signal, err) < 0)
-		goto out;
-	spec->root_overlay = overlay_of(&layers, dir, o, in.owners != IMAGE_OWNERS_ROOT);
+	jr->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
+	if (job_write_files(jr->cdirfd, o, jr->hostname, &jr->secret_env, err) < 0)
+		return -1;
+	jr->in.dir = jr->dir;
+	jr->in.hostname = jr->hostname;
+	jr->in.secret_env = jr->secret_env;
+	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
+		return -1;
+	jr->spec->root_overlay = overlay_of(&jr->layers, jr->dir, o,
+					    jr->in.owners != IMAGE_OWNERS_ROOT);
+	/* What skiff ps, inspect, wait, kill and stop read from another shell. */
+	if (job_record_write(jr, err) < 0)
+		return -1;
+	if (o->log_file != NULL) {
+		jr->log_fd = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
+				  0644);
+		if (jr->log_fd < 0)
+			return skiff_error_set(err, errno, "job.log_file",
+					       "cannot open --log-file %s", o->log_file);
+	}
+	return 0;
+}
 
-	co.bundle = dir;
-	co.spec = spec;
+/* Phase 2, create: the container exists, its init waits for start; the
+ * --copy-in files are in place. */
+int job_run_create(struct job_run *jr, struct skiff_error **err)
+{
+	const struct job_options *o = jr->o;
+	struct create_opts co = { .bundle = jr->dir, .spec = jr->spec };
+	int rc;
+
 	/* The init's parent exits during set-up: be the one it is given to. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (stdio_swap_in(&sw, o, err) < 0)
-		goto out;
-	rc = container_create(&ctx, r->container_id, &co, err);
-	stdio_swap_out(&sw);
+	if (stdio_swap_in(&jr->sw, jr, err) < 0)
+		return -1;
+	rc = container_create(&jr->ctx, jr->r->container_id, &co, err);
+	stdio_swap_out(&jr->sw);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
 	if (rc < 0)
-		goto out;
-	rc = -1;
-	created = true;
-	pid = init_pid_of(&ctx, r->container_id);
-	if (pid <= 0) {
-		skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
-		goto out;
-	}
+		return -1;
+	jr->created = true;
+	jr->pid = init_pid_of(&jr->ctx, jr->r->container_id);
+	if (jr->pid <= 0)
+		return skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
 	/* The container's namespaces, held open for the copies: the mount
 	 * namespace (and its overlay) outlives the job while an fd names it. */
 	if (o->copy_in != NULL || o->copy_out != NULL) {
-		_cleanup_free_ char *mnt = xasprintf("/proc/%d/ns/mnt", pid);
-		_cleanup_free_ char *user = xasprintf("/proc/%d/ns/user", pid);
+		_cleanup_free_ char *mnt = xasprintf("/proc/%d/ns/mnt", jr->pid);
+		_cleanup_free_ char *user = xasprintf("/proc/%d/ns/user", jr->pid);
 
-		mnt_ns = open(mnt, O_RDONLY | O_CLOEXEC);
-		if (in.rootless)
-			user_ns = open(user, O_RDONLY | O_CLOEXEC);
-		if (mnt_ns < 0 || (in.rootless && user_ns < 0)) {
-			skiff_error_set(err, errno, "job.copy", "cannot open the container's namespaces");
-			goto out;
-		}
+		jr->mnt_ns = open(mnt, O_RDONLY | O_CLOEXEC);
+		if (jr->in.rootless)
+			jr->user_ns = open(user, O_RDONLY | O_CLOEXEC);
+		if (jr->mnt_ns < 0 || (jr->in.rootless && jr->user_ns < 0))
+			return skiff_error_set(err, errno, "job.copy",
+					       "cannot open the container's namespaces");
 	}
-	if (o->copy_in != NULL && job_copy_in(user_ns, mnt_ns, o->copy_in, err) < 0)
-		goto out;
-	if (job_monitor(&ctx, r->container_id, pid, o, stop_signal, sw.out[0], sw.err[0], r,
-			err) < 0)
-		goto out;
-	collect_stats(&ctx, r->container_id, r);
-	if (o->copy_out != NULL &&
-	    job_copy_out(user_ns, mnt_ns, o->copy_out, &r->copied_out, err) < 0)
-		goto out;
-	rc = 0;
-out:
+	if (o->copy_in != NULL && job_copy_in(jr->user_ns, jr->mnt_ns, o->copy_in, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Phase 3, start: the job's command is exec'd. */
+int job_run_start(struct job_run *jr, struct skiff_error **err)
+{
+	if (job_monitor_start(&jr->ctx, jr->r->container_id, jr->pid, jr->r, &jr->start, err) < 0)
+		return -1;
+	job_record_started(jr);
+	return 0;
+}
+
+/* Phase 4, watch: streams, --timeout, the exit status, the cgroup's
+ * numbers. */
+int job_run_watch(struct job_run *jr, struct skiff_error **err)
+{
+	if (job_monitor_watch(&jr->ctx, jr->r->container_id, jr->pid, jr->o, jr->stop_signal,
+			      jr->sw.out[0], jr->sw.err[0], jr->log_fd, jr->start, jr->r, err) < 0)
+		return -1;
+	collect_stats(&jr->ctx, jr->r->container_id, jr->r);
+	return 0;
+}
+
+/* Phase 5, finish (whatever rc the phases before ended with): --copy-out,
+ * the container deleted, the result recorded, and every trace removed
+ * unless --keep.  Returns rc, or -1 when the finish itself failed. */
+int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
+{
+	const struct job_options *o = jr->o;
+	struct job_result *r = jr->r;
+
+	if (rc == 0 && o->copy_out != NULL &&
+	    job_copy_out(jr->user_ns, jr->mnt_ns, o->copy_out, &r->copied_out, err) < 0)
+		rc = -1;
 	for (int i = 0; i < 2; i++) {
-		if (sw.out[i] >= 0)
-			close(sw.out[i]);
-		if (sw.err[i] >= 0)
-			close(sw.err[i]);
+		if (jr->sw.out[i] >= 0)
+			close(jr->sw.out[i]);
+		if (jr->sw.err[i] >= 0)
+			close(jr->sw.err[i]);
+		jr->sw.out[i] = jr->sw.err[i] = -1;
 	}
-	if (created) {
+	if (jr->created) {
 		_cleanup_error_ struct skiff_error *e = NULL;
 
-		if (container_delete(&ctx, r->container_id, true, &e) < 0 && rc == 0) {
+		if (container_delete(&jr->ctx, r->container_id, true, &e) < 0 && rc == 0) {
 			*err = steal_pointer(&e);
 			rc = -1;
 		}
+		/* The result, for skiff wait, inspect and ps -a; then wait
+		 * for the readers of the result before its directory goes. */
+		job_record_result(jr, rc < 0 ? *err : NULL);
 	}
-	if (!o->keep || !created) {
+	if (!o->keep || !jr->created) {
 		_cleanup_error_ struct skiff_error *e = NULL;
 
-		if (cdir_rel != NULL && image_store_remove(s, cdir_rel, &e) < 0 && rc == 0) {
+		if (jr->created)
+			job_record_wait_readers(jr);
+		if (jr->cdir_rel != NULL && image_store_remove(jr->s, jr->cdir_rel, &e) < 0 &&
+		    rc == 0) {
 			*err = steal_pointer(&e);
 			skiff_error_prefix(err, "removing the container's directory: ");
 			rc = -1;
 		}
-		if (named) {
+		if (jr->named) {
 			_cleanup_free_ char *link = xasprintf(NAMES "/%s", r->name);
 
-			unlinkat(image_store_dirfd(s), link, 0);
+			unlinkat(image_store_dirfd(jr->s), link, 0);
 		}
 	}
-	image_layers_clear(&layers);
+	job_run_clear(jr);
 	return rc;
+}
+
+void job_run_clear(struct job_run *jr)
+{
+	for (int i = 0; i < 2; i++) {
+		if (jr->sw.out[i] >= 0)
+			close(jr->sw.out[i]);
+		if (jr->sw.err[i] >= 0)
+			close(jr->sw.err[i]);
+		jr->sw.out[i] = jr->sw.err[i] = -1;
+	}
+	if (jr->spec != NULL)
+		spec_free(jr->spec);
+	jr->spec = NULL;
+	json_decref(jr->config);
+	jr->config = NULL;
+	image_layers_clear(&jr->layers);
+	strv_free(jr->secret_env);
+	jr->secret_env = NULL;
+	free(jr->state_root);
+	free(jr->dir);
+	free(jr->cdir_rel);
+	free(jr->hostname);
+	jr->state_root = jr->dir = jr->cdir_rel = jr->hostname = NULL;
+	skiff_closep(&jr->cdirfd);
+	skiff_closep(&jr->mnt_ns);
+	skiff_closep(&jr->user_ns);
+	skiff_closep(&jr->log_fd);
+	skiff_closep(&jr->lock_fd);
+	if (jr->s != NULL)
+		image_store_close(jr->s);
+	jr->s = NULL;
+}
+
+/* The phases in order: prepare, create, start, watch, finish.  started,
+ * when set, is called once the job runs (skiff run -d reports there). */
+int job_run_phases(const struct job_options *o, struct job_result *r,
+		   void (*started)(struct job_run *jr, void *arg), void *arg,
+		   struct skiff_error **err)
+{
+	struct job_run jr;
+	int rc;
+
+	job_run_init(&jr, o, r);
+	rc = job_run_prepare(&jr, err);
+	if (rc == 0)
+		rc = job_run_create(&jr, err);
+	if (rc == 0)
+		rc = job_run_start(&jr, err);
+	if (rc == 0 && started != NULL)
+		started(&jr, arg);
+	if (rc == 0)
+		rc = job_run_watch(&jr, err);
+	return job_run_finish(&jr, rc, err);
+}
+
+int job_run(const struct job_options *o, struct job_result *r, struct skiff_error **err)
+{
+	return job_run_phases(o, r, NULL, NULL, err);
 }
 
 /* ---- skiff rm: a container kept with --keep ---------------------------------- */
@@ -398,7 +523,7 @@ int job_remove(const char *store, const char *state_root, const char *what,
 	       struct skiff_error **err)
 {
 	_cleanup_store_ struct image_store *s = NULL;
-	_cleanup_free_ char *link = NULL, *rel = NULL, *root = NULL, *state = NULL;
+	_cleanup_free_ char *rel = NULL, *root = NULL, *state = NULL;
 	char id[80];
 	ssize_t n;
 	struct runtime_ctx ctx = { 0 };
@@ -408,19 +533,8 @@ int job_remove(const char *store, const char *state_root, const char *what,
 	if (image_store_open(store, &s, err) < 0)
 		return -1;
 	storefd = image_store_dirfd(s);
-	if (is_hex_id(what)) {
-		snprintf(id, sizeof(id), "%s", what);
-	} else {
-		if (check_name(what, err) < 0)
-			return -1;
-		link = xasprintf(NAMES "/%s", what);
-		n = readlinkat(storefd, link, id, sizeof(id) - 1);
-		if (n < 0)
-			return skiff_error_set(err, 0, "job.not_found",
-					       "no container named \"%s\" in the store %s", what,
-					       image_store_path(s));
-		id[n] = '\0';
-	}
+	if (job_resolve(s, what, id, err) < 0)
+		return -1;
 	rel = xasprintf(CONTAINERS "/%s", id);
 	if (!is_hex_id(id) || fstatat(storefd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode))
@@ -432,10 +546,10 @@ int job_remove(const char *store, const char *state_root, const char *what,
 	if (runtime_state_root(state_root, &root, err) < 0)
 		return -1;
 	ctx.state_root = root;
-	if (container_state_json(&ctx, id, &state, NULL) == 0)
+	if (container_state_json(&ctx, id, &state, NULL) == 0 || job_record_is_live(storefd, id))
 		return skiff_error_set(err, 0, "job.running",
-				       "container \"%s\" is running: wait for its skiff run to end",
-				       what);
+				       "container \"%s\" is running: stop it with skiff stop, or "
+				       "use skiff rm -f", what);
 	if (image_store_remove(s, rel, err) < 0)
 		return skiff_error_prefix(err, "removing container %s: ", what);
 	/* Its name, when the name still points to it. */

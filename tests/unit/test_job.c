@@ -250,6 +250,17 @@ static void test_result_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "signal")), "KILL");
 	assert_string_equal(json_string_value(json_object_get(j, "stdout")), "ok\xef\xbf\xbd");
 	assert_true(json_is_null(json_object_get(j, "cpu_seconds")));
+	assert_true(json_is_null(json_object_get(j, "started_at")));
+	json_decref(j);
+	free(text);
+
+	/* skiff inspect and ps read the times a run recorded. */
+	r.started_at = "2026-11-24T00:00:01.000000000Z";
+	r.finished_at = "2026-11-24T00:00:02.500000000Z";
+	text = job_result_json(&r, NULL);
+	j = json_loads(text, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "started_at")), r.started_at);
+	assert_string_equal(json_string_value(json_object_get(j, "finished_at")), r.finished_at);
 	json_decref(j);
 	free(text);
 }
