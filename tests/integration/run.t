@@ -370,7 +370,10 @@ check_names_and_limits() {
 }
 
 check_no_leftovers() {
+    # The issue asks for 200 in a row: in the root mode (about 0.2 s a
+    # run); 50 in the rootless modes, to keep the suite's time.
     local i n=${SKIFF_RUN_REPEAT:-50} fails=0 start=$SECONDS
+    [ "$MODE" = root ] && n=${SKIFF_RUN_REPEAT:-200}
     for ((i = 0; i < n; i++)); do
         skrun_raw "$BB" true >/dev/null 2>&1 </dev/null || fails=$((fails + 1))
     done
