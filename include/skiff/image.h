@@ -86,6 +86,11 @@ static inline void image_store_closep(struct image_store **s)
 		image_store_close(*s);
 }
 #define _cleanup_store_ __attribute__((cleanup(image_store_closep)))
+/* Drops the shared lock image_store_open took, for a process that keeps
+ * the store open for long (a job's run, while it watches the job) once
+ * what it uses is recorded under STORE_CONTAINERS: prune, which waits for
+ * the lock, honours that record. */
+void image_store_unlock(struct image_store *s);
 
 /* ---- pulling (image/pull.c) ---------------------------------------------- */
 

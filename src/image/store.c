@@ -191,6 +191,12 @@ void image_store_close(struct image_store *s)
 	free(s);
 }
 
+void image_store_unlock(struct image_store *s)
+{
+	if (s->lockfd >= 0)
+		flock(s->lockfd, LOCK_UN);
+}
+
 const char *image_store_path(const struct image_store *s)
 {
 	return s->path;

@@ -333,6 +333,9 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	/* What skiff ps, inspect, wait, kill and stop read from another shell. */
 	if (job_record_write(jr, err) < 0)
 		return -1;
+	/* The image is recorded in the directory (prune keeps it): skiff
+	 * prune need not wait for the job to end. */
+	image_store_unlock(jr->s);
 	if (o->log_file != NULL) {
 		jr->log_fd = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
 				  0644);

@@ -225,6 +225,27 @@ check_clash_timeout_errors() {
     like "$status:$err" '^125:.*\[cli\.usage\]' "kill -s with a bad signal: cli.usage"
 }
 
+# A run holds the store's lock only until its image is recorded in its
+# directory: prune does not wait for a job, and keeps its layers.
+check_prune_while_running() {
+    local before start took
+    skrun -d --name pr "$BB" sleep 100
+    ok "the job runs" wait_ps_status pr running
+    before=$(ls "$S/layers/sha256" | sort)
+    skc rmi "$BB"
+    is "$status" 0 "rmi of the running job's image name"
+    start=$(now_ms)
+    skc prune
+    took=$(($(now_ms) - start))
+    is "$status" 0 "prune while a detached job runs"
+    ok "... returns without waiting for the job (took ${took} ms)" test "$took" -lt 5000
+    is "$(ls "$S/layers/sha256" | sort)" "$before" "... and keeps the running job's layers"
+    skc rm -f pr
+    is "$status" 0 "rm -f pr"
+    skc pull -q "oci:$SKIFF_IMAGE"
+    is "$status" 0 "the image is named again"
+}
+
 # A foreground run from one shell, killed and stopped from another.
 check_foreground() {
     local o=$MODE_DIR/fg.json rc
@@ -304,6 +325,7 @@ each_mode() {
     check_keep_inspect
     check_kill_stop
     check_clash_timeout_errors
+    check_prune_while_running
     check_foreground
     check_sequential_detached
     check_no_leftovers
