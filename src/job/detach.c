@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +100,36 @@ static void started(struct job_run *jr, void *arg)
 	}
 }
 
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Ignored signals and the mask pass through fork and exec to the job: a
+ * shell starts `skiff run -d … &` with SIGINT and SIGQUIT ignored.  The job
+ * starts with the defaults; a handler (reset by exec) keeps a closed
+ * report pipe from killing the monitor. */
+static void reset_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, quiet = { .sa_handler = ignore_signal };
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* glibc refuses its own two real-time signals (32, 33): the
+		 * kernel's call resets them too. */
+		if (sigaction(sig, sig == SIGPIPE ? &quiet : &dfl, NULL) < 0) {
+			struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; }
+				k = { .handler = SIG_DFL };
+
+			syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+		}
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static __attribute__((noreturn)) void monitor_main(const struct job_options *given, int fd)
 {
 	struct job_options o = *given;
@@ -115,8 +146,7 @@ static __attribute__((noreturn)) void monitor_main(const struct job_options *giv
 		close(null);
 	}
 	sys_close_inherited_from(3);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	reset_signals();
 	o.capture = false;
 	o.stream = false;
 	rc = job_run_phases(&o, &r, started, &m, &err);

@@ -225,6 +225,23 @@ check_clash_timeout_errors() {
     like "$status:$err" '^125:.*\[cli\.usage\]' "kill -s with a bad signal: cli.usage"
 }
 
+# The job starts with the default signal dispositions and an empty mask,
+# whatever skiff run -d inherited (a shell ignores SIGINT and SIGQUIT for
+# `cmd &`), and whatever the monitor itself does with SIGPIPE.
+check_signals_default() {
+    local id
+    sk_argv
+    id=$(trap '' INT QUIT HUP PIPE
+        timeout -s KILL 30 "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -d --keep \
+            -e "SKIFF_TEST_TOKEN=$TOKEN" "$BB" grep -E '^Sig(Ign|Blk)' /proc/self/status 2>/dev/null </dev/null 8>&-)
+    skc wait "$id"
+    is "$status:$out" "0:0" "the job that reads its signal state ends"
+    skc logs "$id"
+    is "$out" $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' \
+        "a detached job ignores and blocks no signal, though skiff run -d was started ignoring some"
+    skc rm "$id"
+}
+
 # A run holds the store's lock only until its image is recorded in its
 # directory: prune does not wait for a job, and keeps its layers.
 check_prune_while_running() {
@@ -325,6 +342,7 @@ each_mode() {
     check_keep_inspect
     check_kill_stop
     check_clash_timeout_errors
+    check_signals_default
     check_prune_while_running
     check_foreground
     check_sequential_detached
