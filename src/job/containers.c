@@ -155,12 +155,13 @@ static bool monitor_alive(const struct entry *e)
 								     "monitor_start_time"));
 }
 
+/* A result holds up to two --capture-limit streams (escaped). */
 static json_t *load_json_at(int dirfd, const char *name)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 
-	if (read_file_at(dirfd, name, 16 << 20, &text, &len, NULL) < 0)
+	if (read_file_at(dirfd, name, (size_t)1 << 30, &text, &len, NULL) < 0)
 		return NULL;
 	return json_loadb(text, len, 0, NULL);
 }
