@@ -116,9 +116,11 @@ static int resolve_image(struct image_store *s, const struct job_options *o,
 	} else if (o->pull != JOB_PULL_ALWAYS) {
 		_cleanup_error_ struct skiff_error *miss = NULL;
 
-		if (image_layers_get(s, o->image, l, &miss) == 0)
+		if (image_layers_get(s, o->image, l, &miss) == 0 &&
+		    job_stored_platform_ok(l, o, &miss))
 			return 0;
-		if (strcmp(miss->id, "image.not_found") != 0 || o->pull == JOB_PULL_NEVER) {
+		if ((strcmp(miss->id, "image.not_found") != 0 &&
+		     strcmp(miss->id, "image.platform.mismatch") != 0) || o->pull == JOB_PULL_NEVER) {
 			*err = steal_pointer(&miss);
 			return -1;
 		}
@@ -144,29 +146,6 @@ static int make_container_dir(int storefd, const char *id, bool capped, int *dir
 	/* The container's root owns the writable layer's parent. */
 	fchmod(*dirfd, 0711);
 	return 0;
-}
-
-static struct spec_root_overlay *overlay_of(const struct image_layers *l, const char *dir,
-					   const struct job_options *o, bool userxattr)
-{
-	struct spec_root_overlay *ov = xzalloc(sizeof(*ov));
-	const char *wl = dir;
-	_cleanup_free_ char *capped = NULL;
-
-	ov->lower = xzalloc((l->n_dirs + 1) * sizeof(char *));
-	for (size_t i = 0; i < l->n_dirs; i++)
-		ov->lower[i] = xstrdup(l->dirs[l->n_dirs - 1 - i]);
-	ov->n_lower = l->n_dirs;
-	ov->userxattr = userxattr;
-	if (o->storage_limit != NULL) {
-		capped = xasprintf("%s/wl", dir);
-		ov->tmpfs_dir = xstrdup(capped);
-		ov->tmpfs_size = xstrdup(o->storage_limit);
-		wl = capped;
-	}
-	ov->upper = xasprintf("%s/upper", wl);
-	ov->work = xasprintf("%s/work", wl);
-	return ov;
 }
 
 /* stdin: the caller's with -i, else /dev/null; stdout and stderr: pipes
@@ -309,7 +288,6 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	in.secret_env = secret_env;
 	if (job_build_spec(&in, &spec, &stop_signal, err) < 0)
 		goto out;
-	spec->root_overlay = overlay_of(&layers, dir, o, in.owners != IMAGE_OWNERS_ROOT);
 
 	co.bundle = dir;
 	co.spec = spec;
@@ -317,7 +295,10 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (stdio_swap_in(&sw, o, err) < 0)
 		goto out;
-	rc = container_create(&ctx, r->container_id, &co, err);
+	rc = job_rootfs_create(&ctx, r->container_id, &co,
+			       &(struct job_rootfs){ s, &layers, o, dir, cdir_rel,
+						     in.owners != IMAGE_OWNERS_ROOT },
+			       sw.saved[2] >= 0 ? sw.saved[2] : STDERR_FILENO, err);
 	stdio_swap_out(&sw);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
