@@ -69,6 +69,12 @@ int image_platform_parse(const char *s, struct image_platform *p,
 			 struct skiff_error **err);
 void image_platform_clear(struct image_platform *p);
 char *image_platform_string(const struct image_platform *p);
+/* Whether the stored image L (its config's os, architecture, variant) is
+ * for PLATFORM ("os/arch[/variant]"): 0, or -1 with image.platform.mismatch
+ * naming both (image.platform.bad for a malformed PLATFORM). */
+struct image_layers;
+int image_layers_check_platform(const struct image_layers *l, const char *platform,
+				struct skiff_error **err);
 
 /* ---- the store (image/store.c) ------------------------------------------- */
 

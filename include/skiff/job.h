@@ -15,6 +15,9 @@
 
 enum job_pull { JOB_PULL_MISSING, JOB_PULL_ALWAYS, JOB_PULL_NEVER };
 enum job_network { JOB_NETWORK_NONE, JOB_NETWORK_HOST };
+/* The container's root: an overlay of the layers, a flattened copy, or the
+ * overlay where it can be mounted and else the copy (job/rootfs.c). */
+enum job_rootfs_mode { JOB_ROOTFS_AUTO, JOB_ROOTFS_OVERLAY, JOB_ROOTFS_FLATTEN };
 
 /* Lists are NULL-terminated string vectors (NULL: empty). */
 struct job_options {
@@ -49,6 +52,7 @@ struct job_options {
 	double cpus;                  /* 0: unset */
 	int64_t pids_limit;           /* 0: unset; -1: unlimited */
 	const char *storage_limit;    /* tmpfs size of the writable layer */
+	enum job_rootfs_mode rootfs_mode;
 	double timeout;               /* seconds; 0: none */
 	int stop_timeout;             /* seconds between the stop signal and SIGKILL */
 
@@ -88,6 +92,8 @@ struct job_result {
  * whatever its exit status; r tells how it ended. */
 int job_run(const struct job_options *o, struct job_result *r, struct skiff_error **err);
 void job_result_clear(struct job_result *r);
+/* "overlay", "flatten", "auto"; cli.usage otherwise. */
+int job_rootfs_mode_parse(const char *s, enum job_rootfs_mode *out, struct skiff_error **err);
 /* The --json document: the result, and the error when e is not NULL.
  * Text the caller frees. */
 char *job_result_json(const struct job_result *r, const struct skiff_error *e);

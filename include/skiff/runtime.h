@@ -298,6 +298,11 @@ struct spec {
  *   config.json: linux.uidMappings[0].size: expected a positive integer */
 int spec_parse(const char *json, size_t len, const char *origin,
 	       struct spec **out, struct skiff_error **err);
+/* The same, of a JSON object already in memory (jansson's json_t, not
+ * taken), for specs built in memory (job/): no text round trip. */
+struct json_t;
+int spec_parse_object(struct json_t *root, const char *origin, struct spec **out,
+		      struct skiff_error **err);
 /* A process object of its own (`exec --process FILE`), read by the same
  * parser as config.json's process: errors name "ORIGIN: args…". */
 int spec_process_parse(const char *json, size_t len, const char *origin,
@@ -333,6 +338,9 @@ struct spec_default_opts {
 	const char *seccomp_json;   /* a profile to embed as linux.seccomp, or NULL */
 };
 char *spec_default_json(const struct spec_default_opts *o);
+/* The same document as a new JSON object (NULL when seccomp_json is not a
+ * JSON object), for callers that edit it before spec_parse_object. */
+struct json_t *spec_default_object(const struct spec_default_opts *o);
 
 /* skiff's default seccomp profile (seccomp/default.json, built in): the
  * JSON text of a linux.seccomp object.  docs/seccomp.md explains it. */

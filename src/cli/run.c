@@ -21,6 +21,7 @@ enum {
 	OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_TMPFS, OPT_MEMORY_SWAP, OPT_CPUS,
 	OPT_PIDS_LIMIT, OPT_STORAGE_LIMIT, OPT_TIMEOUT, OPT_STOP_TIMEOUT, OPT_SECRET,
 	OPT_COPY_IN, OPT_COPY_OUT, OPT_JSON, OPT_CAPTURE_LIMIT, OPT_LOG_FILE, OPT_QUIET, OPT_HELP,
+	OPT_ROOTFS_MODE,
 };
 
 static void push(char ***v, const char *s)
@@ -119,6 +120,7 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
 		{ "storage-limit", required_argument, NULL, OPT_STORAGE_LIMIT },
+		{ "rootfs-mode", required_argument, NULL, OPT_ROOTFS_MODE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "interactive", no_argument, NULL, 'i' },
@@ -203,6 +205,10 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 			if (parse_bytes(optarg, "--storage-limit", false, &v, err) < 0)
 				return -1;
 			o->storage_limit = optarg;
+			break;
+		case OPT_ROOTFS_MODE:
+			if (job_rootfs_mode_parse(optarg, &o->rootfs_mode, err) < 0)
+				return -1;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, "--timeout", &o->timeout, err) < 0)

@@ -28,6 +28,12 @@ static inline char *image_strndup(const char *s, size_t n)
 /* jansson's own json_decrefp (json_auto_t). */
 #define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
 
+/* ---- libraries loaded on first use (image/lazylib.c) --------------------- */
+
+/* Loads libarchive and libcrypto, and libcurl too when NETWORK: what a pull
+ * needs, before it changes anything (image.library_missing). */
+int lazylib_load(bool network, struct skiff_error **err);
+
 /* ---- digests (image/digest.c) ------------------------------------------- */
 
 struct digester;

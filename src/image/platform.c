@@ -92,3 +92,29 @@ bool platform_matches(const struct image_platform *want, const char *os,
 		return true;
 	return strcmp(want->variant, variant) == 0;
 }
+
+int image_layers_check_platform(const struct image_layers *l, const char *platform,
+				struct skiff_error **err)
+{
+	struct image_platform want = { 0 };
+	struct image_config c = { 0 };
+	_cleanup_free_ char *what = xasprintf("the config %s", l->id);
+	int rc = -1;
+
+	if (image_platform_parse(platform, &want, err) < 0 ||
+	    config_parse(l->config, l->config_len, what, &c, err) < 0)
+		goto out;
+	if (c.os != NULL && c.arch != NULL && !platform_matches(&want, c.os, c.arch, c.variant)) {
+		_cleanup_free_ char *w = image_platform_string(&want);
+
+		skiff_error_set(err, 0, "image.platform.mismatch",
+				"the stored %s is an image for %s/%s%s%s, not for %s", l->name,
+				c.os, c.arch, c.variant ? "/" : "", c.variant ? c.variant : "", w);
+		goto out;
+	}
+	rc = 0;
+out:
+	config_clear(&c);
+	image_platform_clear(&want);
+	return rc;
+}

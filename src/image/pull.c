@@ -646,7 +646,8 @@ int image_pull(struct image_store *s, const char *source_text,
 	int rc = -1;
 
 	if (image_source_parse(source_text, &src.src, err) < 0 ||
-	    image_platform_parse(o ? o->platform : NULL, &plat, err) < 0)
+	    image_platform_parse(o ? o->platform : NULL, &plat, err) < 0 ||
+	    lazylib_load(src.src.transport == IMAGE_TRANSPORT_DOCKER, err) < 0)
 		goto out;
 	if (o) {
 		ro.authfile = o->authfile;

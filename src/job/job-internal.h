@@ -65,6 +65,30 @@ int job_copy_in(int user_ns, int mnt_ns, char *const *specs, struct skiff_error 
 int job_copy_out(int user_ns, int mnt_ns, char *const *specs, char ***copied,
 		 struct skiff_error **err);
 
+/* ---- platform.c: a stored image against --platform ------------------------ */
+
+/* True when there is no --platform or the stored image L is for it;
+ * otherwise L is cleared and *err says which platform each is
+ * (image.platform.mismatch; with --pull never, what to do instead). */
+bool job_stored_platform_ok(struct image_layers *l, const struct job_options *o,
+			    struct skiff_error **err);
+
+/* ---- rootfs.c: the overlay of the layers, or the flattening fallback ----- */
+
+struct job_rootfs {
+	struct image_store *s;
+	const struct image_layers *layers;
+	const struct job_options *o;  /* rootfs_mode, storage_limit */
+	const char *dir;              /* the container's directory, absolute */
+	const char *dir_rel;          /* the same, relative to the store */
+	bool userxattr;               /* the layers' whiteouts are user.overlay.* */
+};
+/* container_create over the root o->rootfs_mode asks for; in auto mode a
+ * refused overlay is said once on notice_fd, then the container is created
+ * over a flattened copy in DIR/rootfs. */
+int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
+		      const struct job_rootfs *rf, int notice_fd, struct skiff_error **err);
+
 /* ---- monitor.c: from start to exit ----------------------------------------- */
 
 /* Starts the created container ID whose init is pid, passing skiff's own

@@ -125,9 +125,11 @@ static int resolve_image(struct image_store *s, const struct job_options *o,
 	} else if (o->pull != JOB_PULL_ALWAYS) {
 		_cleanup_error_ struct skiff_error *miss = NULL;
 
-		if (image_layers_get(s, o->image, l, &miss) == 0)
+		if (image_layers_get(s, o->image, l, &miss) == 0 &&
+		    job_stored_platform_ok(l, o, &miss))
 			return 0;
-		if (strcmp(miss->id, "image.not_found") != 0 || o->pull == JOB_PULL_NEVER) {
+		if ((strcmp(miss->id, "image.not_found") != 0 &&
+		     strcmp(miss->id, "image.platform.mismatch") != 0) || o->pull == JOB_PULL_NEVER) {
 			*err = steal_pointer(&miss);
 			return -1;
 		}
@@ -153,29 +155,6 @@ static int make_container_dir(int storefd, const char *id, bool capped, int *dir
 	/* The container's root owns the writable layer's parent. */
 	fchmod(*dirfd, 0711);
 	return 0;
-}
-
-static struct spec_root_overlay *overlay_of(const struct image_layers *l, const char *dir,
-					   const struct job_options *o, bool userxattr)
-{
-	struct spec_root_overlay *ov = xzalloc(sizeof(*ov));
-	const char *wl = dir;
-	_cleanup_free_ char *capped = NULL;
-
-	ov->lower = xzalloc((l->n_dirs + 1) * sizeof(char *));
-	for (size_t i = 0; i < l->n_dirs; i++)
-		ov->lower[i] = xstrdup(l->dirs[l->n_dirs - 1 - i]);
-	ov->n_lower = l->n_dirs;
-	ov->userxattr = userxattr;
-	if (o->storage_limit != NULL) {
-		capped = xasprintf("%s/wl", dir);
-		ov->tmpfs_dir = xstrdup(capped);
-		ov->tmpfs_size = xstrdup(o->storage_limit);
-		wl = capped;
-	}
-	ov->upper = xasprintf("%s/upper", wl);
-	ov->work = xasprintf("%s/work", wl);
-	return ov;
 }
 
 /* stdin: the caller's with -i, else /dev/null; stdout and stderr: pipes
@@ -328,8 +307,6 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.secret_env = jr->secret_env;
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
-	jr->spec->root_overlay = overlay_of(&jr->layers, jr->dir, o,
-					    jr->in.owners != IMAGE_OWNERS_ROOT);
 	/* What skiff ps, inspect, wait, kill and stop read from another shell. */
 	if (job_record_write(jr, err) < 0)
 		return -1;
@@ -358,7 +335,10 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (stdio_swap_in(&jr->sw, jr, err) < 0)
 		return -1;
-	rc = container_create(&jr->ctx, jr->r->container_id, &co, err);
+	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
+			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
+						     jr->in.owners != IMAGE_OWNERS_ROOT },
+			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, err);
 	stdio_swap_out(&jr->sw);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");

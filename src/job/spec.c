@@ -410,7 +410,7 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	json_t *cfg = in->config;
 	struct spec_default_opts d = { .rootless = in->rootless, .uid = geteuid(),
 				       .gid = getegid() };
-	_cleanup_free_ char *seccomp = NULL, *text = NULL, *dflt = NULL, *rootfs = NULL;
+	_cleanup_free_ char *seccomp = NULL, *rootfs = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	struct job_user user = { 0 };
 	json_t *process, *env, *args = NULL, *caps = NULL, *linux_, *mounts, *a;
@@ -421,12 +421,12 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	if (stop_signal_of(o, cfg, stop_signal, err) < 0 || seccomp_profile(o, &seccomp, err) < 0)
 		return -1;
 	d.seccomp_json = seccomp;
-	dflt = spec_default_json(&d);
-	if (dflt == NULL)
+	/* Built, edited and parsed as one JSON object: no text in between. */
+	spec = spec_default_object(&d);
+	if (spec == NULL)
 		return skiff_error_set(err, EINVAL, "job.seccomp.invalid",
 				       "--security-opt seccomp=%s: not a JSON object (the "
 				       "linux.seccomp form of seccomp/default.json)", o->seccomp);
-	spec = json_loads(dflt, 0, NULL);
 	process = json_object_get(spec, "process");
 	linux_ = json_object_get(spec, "linux");
 	mounts = json_object_get(spec, "mounts");
@@ -558,8 +558,7 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 		add_bind(mounts, in->dir, file, dest, true);
 	}
 
-	text = json_dumps(spec, JSON_COMPACT);
-	if (spec_parse(text, strlen(text), "the job's spec", out, err) < 0)
+	if (spec_parse_object(spec, "the job's spec", out, err) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -393,13 +393,13 @@ static int mount_root_overlay(const struct spec_root_overlay *o, const char *tar
 				       "cannot create the writable layer %s", o->upper);
 	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
-		return skiff_error_set(err, errno, "rootfs.overlay",
+		return skiff_error_set(err, errno, "rootfs.overlay.unsupported",
 				       "cannot use overlayfs (is the overlay module loaded?)");
 	if (overlay_configure(fs, o, true) < 0) {
 		close(fs);
 		fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 		if (fs < 0 || overlay_configure(fs, o, false) < 0)
-			return skiff_error_set(err, errno, "rootfs.overlay",
+			return skiff_error_set(err, errno, "rootfs.overlay.unsupported",
 					       "cannot mount the overlay of %zu layers on %s%s",
 					       o->n_lower, target,
 					       errno == EPERM && o->userxattr

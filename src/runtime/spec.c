@@ -557,6 +557,28 @@ int spec_parse(const char *json, size_t len, const char *origin,
 	return 0;
 }
 
+int spec_parse_object(json_t *root, const char *origin, struct spec **out,
+		      struct skiff_error **err)
+{
+	struct skiff_error *local = NULL;
+	struct spec_parser p = { .origin = origin ? origin : "config.json",
+				 .err = err != NULL ? err : &local };
+	_cleanup_spec_ struct spec *s = NULL;
+	int rc = -1;
+
+	if (!json_is_object(root)) {
+		sp_fail_type(&p, NULL, root, "a JSON object");
+	} else {
+		s = xzalloc(sizeof(*s));
+		rc = parse_document(&p, root, s);
+	}
+	skiff_error_free(local);
+	if (rc < 0)
+		return -1;
+	*out = steal_pointer(&s);
+	return 0;
+}
+
 int spec_resources_parse(const char *json, size_t len, const char *origin,
 			 struct spec_resources **out, struct skiff_error **err)
 {

@@ -131,10 +131,9 @@ static json_t *default_linux(const struct spec_default_opts *o, json_t *seccomp)
 	return l;
 }
 
-char *spec_default_json(const struct spec_default_opts *o)
+json_t *spec_default_object(const struct spec_default_opts *o)
 {
 	json_t *seccomp = NULL, *spec;
-	char *text, *out;
 
 	if (o->seccomp_json != NULL) {
 		seccomp = json_loads(o->seccomp_json, 0, NULL);
@@ -152,6 +151,16 @@ char *spec_default_json(const struct spec_default_opts *o)
 			 "linux", default_linux(o, seccomp));
 	if (spec == NULL)
 		abort();
+	return spec;
+}
+
+char *spec_default_json(const struct spec_default_opts *o)
+{
+	json_t *spec = spec_default_object(o);
+	char *text, *out;
+
+	if (spec == NULL)
+		return NULL;
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(spec);
 	if (text == NULL)

@@ -250,6 +250,32 @@ check_progress() {
     like "$err" 'layer sha256:[0-9a-f]{12}: unpacked' "in a pipe a line per layer"
 }
 
+# libcurl, libarchive and libcrypto are loaded on first use: with each
+# replaced by a file that is not a library, a run of a stored image works,
+# and a pull says which library and which package it needs.
+check_lazy_libs() {
+    local S=$MODE_DIR/store B=$MODE_DIR/broken-libs so
+    mkdir -p "$B"
+    for so in libcurl.so.4 libarchive.so.13 libcrypto.so.3; do
+        echo "not a library" >"$B/$so"
+    done
+    chmod -R a+rX "$B"
+    capture env LD_LIBRARY_PATH="$B" "$SKIFF" run -q --store "$S" --root "$MODE_DIR/state" \
+        localhost/busybox echo started
+    is "$status" 0 "skiff run of a stored image loads neither libcurl, libarchive nor libcrypto"
+    is "$out" "started" "the job ran"
+    capture env LD_LIBRARY_PATH="$B" "$SKIFF" pull --store "$MODE_DIR/lazy-store" "oci:$TI:multi"
+    is "$status" 125 "a pull without a loadable libarchive exits 125"
+    like "$err" '^skiff: skiff needs libarchive\.so\.13 to unpack image layers, and cannot load it \(.*\): install the package libarchive13 \[image\.library_missing\]$' \
+        "the message names the library, what it is for and the package"
+    is "$(ls -A "$MODE_DIR/lazy-store/tmp" 2>/dev/null)" "" "nothing is left in the store's tmp/"
+    mkdir -p "$B/curl-only" && cp "$B/libcurl.so.4" "$B/curl-only/" && chmod -R a+rX "$B"
+    capture env LD_LIBRARY_PATH="$B/curl-only" "$SKIFF" pull --store "$MODE_DIR/lazy-store" \
+        docker://127.0.0.1:9/busybox
+    like "$err" '^skiff: skiff needs libcurl\.so\.4 to reach a registry, .*libcurl4 \[image\.library_missing\]$' \
+        "a registry pull without a loadable libcurl names it, before any connection"
+}
+
 run_mode() {
     case $MODE in
     root) ;;
@@ -265,6 +291,7 @@ run_mode() {
     check_concurrent
     check_kill
     check_progress
+    if [ "$MODE" = root ]; then check_lazy_libs; fi
 }
 
 for_each_mode run_mode

@@ -223,6 +223,23 @@ check_multiarch() {
     is "$(elf_machine "$(layer_path "$A" "$P/multiarch:latest" 0)/bin/busybox")" 183 \
         "--platform linux/arm64 picks the arm64 busybox"
     like "$(sk inspect --store "$A" "$P/multiarch:latest" | jq -r .Platform)" '^linux/arm64' "inspect says linux/arm64"
+    # skiff run --platform against the stored (arm64) image.
+    mkdir -p "$MODE_DIR/run-state" && mine "$MODE_DIR/run-state"
+    before=$(snapshot "$A")
+    skcap run -q --store "$A" --root "$MODE_DIR/run-state" --pull never --platform linux/amd64 \
+        "$P/multiarch:latest" /bin/busybox true
+    is "$status" 125 "run --pull never --platform linux/amd64 of a stored arm64 image fails"
+    like "$err" 'is an image for linux/arm64/v8, not for linux/amd64.*\[image\.platform\.mismatch\]' \
+        "the message names both platforms"
+    is "$(snapshot "$A")" "$before" "and the store is unchanged"
+    skcap run -q --store "$A" --root "$MODE_DIR/run-state" --platform linux/amd64 \
+        "$P/multiarch:latest" /bin/busybox echo ran
+    is "$status:$out" "0:ran" "run --platform linux/amd64 (--pull missing) pulls the amd64 image and runs it"
+    is "$(elf_machine "$(layer_path "$A" "$P/multiarch:latest" 0)/bin/busybox")" 62 \
+        "the name now holds the amd64 busybox"
+    skcap run -q --store "$A" --root "$MODE_DIR/run-state" --pull never --platform linux/amd64 \
+        "$P/multiarch:latest" /bin/busybox echo again
+    is "$status:$out" "0:again" "then --pull never --platform linux/amd64 uses the stored image"
     before=$(snapshot "$S")
     skcap pull --store "$S" --platform linux/s390x "$P/multiarch:latest"
     is "$status" 125 "--platform linux/s390x fails"
