@@ -61,6 +61,14 @@ struct job_options {
 	bool stream;                  /* and copy them live to skiff's own */
 	size_t capture_limit;         /* bytes kept of each stream */
 	const char *log_file;         /* both streams appended there */
+
+	/* policy, audit, events (job/policy.c, job/audit.c, job/events.c) */
+	const char *audit_log;        /* --audit-log FILE, or NULL: the default */
+	const char *events_file;      /* --events-file: JSON lines appended */
+	bool has_events_fd;
+	int events_fd;                /* --events-fd N: an inherited fd */
+	const char *notify_url;       /* --notify-url: each event POSTed there */
+	char **notify_headers;        /* --notify-header "K: V" */
 };
 
 struct job_result {

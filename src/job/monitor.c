@@ -64,7 +64,7 @@ static void stream_read(struct stream *s, const struct job_options *o, int log_f
 
 int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		const struct job_options *o, int stop_signal, int out_fd, int err_fd,
-		struct job_result *r, struct skiff_error **err)
+		struct job_events *ev, struct job_result *r, struct skiff_error **err)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa = { .sa_handler = forward_signal };
@@ -101,6 +101,7 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 	}
 	r->started = true;
 	start = now_ns();
+	job_event(ev, "started");
 	if (o->timeout > 0)
 		term_at = start + (uint64_t)(o->timeout * 1e9);
 

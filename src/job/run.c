@@ -92,7 +92,7 @@ static int claim_name(int storefd, const char *name, const char *id, struct skif
 
 /* Finds IMAGE in the store, pulling it as --pull says. */
 static int resolve_image(struct image_store *s, const struct job_options *o,
-			 struct image_layers *l, struct skiff_error **err)
+			 struct job_events *ev, struct image_layers *l, struct skiff_error **err)
 {
 	struct image_source src;
 	struct image_pull_options po = { .platform = o->platform,
@@ -123,9 +123,11 @@ static int resolve_image(struct image_store *s, const struct job_options *o,
 			return -1;
 		}
 	}
-	if (image_pull(s, o->image, &po, &name, err) < 0)
+	job_event_pull(ev, true, NULL);
+	if (image_pull(s, o->image, &po, &name, err) < 0 || image_layers_get(s, name, l, err) < 0)
 		return -1;
-	return image_layers_get(s, name, l, err);
+	job_event_pull(ev, false, l);
+	return 0;
 }
 
 static int make_container_dir(int storefd, const char *id, bool capped, int *dirfd,
@@ -263,6 +265,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	struct runtime_ctx ctx = { 0 };
 	struct create_opts co = { 0 };
 	struct stdio_swap sw = { { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct job_events *ev = NULL;   /* policy, audit, events */
 	bool named = false, created = false;
 	int stop_signal = SIGTERM, rc = -1;
 	pid_t pid;
@@ -270,12 +273,16 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	memset(r, 0, sizeof(*r));
 	r->container_id = random_id();
 	r->name = o->name ? xstrdup(o->name) : xasprintf("job-%.12s", r->container_id);
+	if (job_events_open(o, r, &ev, err) < 0 || job_events_policy(ev, &o, err) < 0)
+		goto out;
 	if (o->name && check_name(o->name, err) < 0)
-		return -1;
-	if (image_store_open(o->store, &s, err) < 0 || resolve_image(s, o, &layers, err) < 0)
+		goto out;
+	if (image_store_open(o->store, &s, err) < 0 || resolve_image(s, o, ev, &layers, err) < 0)
 		goto out;
 	r->image = xstrdup(layers.name);
 	r->image_digest = xstrdup(layers.manifest);
+	if (job_events_policy_image(ev, &layers, err) < 0)
+		goto out;
 	config = json_loadb(layers.config, layers.config_len, 0, NULL);
 	in.config = json_object_get(config, "config");
 	in.layers = &layers;
@@ -310,6 +317,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	if (job_build_spec(&in, &spec, &stop_signal, err) < 0)
 		goto out;
 	spec->root_overlay = overlay_of(&layers, dir, o, in.owners != IMAGE_OWNERS_ROOT);
+	job_events_args(ev, spec->process->args);
 
 	co.bundle = dir;
 	co.spec = spec;
@@ -325,6 +333,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		goto out;
 	rc = -1;
 	created = true;
+	job_event(ev, "created");
 	pid = init_pid_of(&ctx, r->container_id);
 	if (pid <= 0) {
 		skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
@@ -346,7 +355,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	}
 	if (o->copy_in != NULL && job_copy_in(user_ns, mnt_ns, o->copy_in, err) < 0)
 		goto out;
-	if (job_monitor(&ctx, r->container_id, pid, o, stop_signal, sw.out[0], sw.err[0], r,
+	if (job_monitor(&ctx, r->container_id, pid, o, stop_signal, sw.out[0], sw.err[0], ev, r,
 			err) < 0)
 		goto out;
 	collect_stats(&ctx, r->container_id, r);
@@ -384,7 +393,7 @@ out:
 		}
 	}
 	image_layers_clear(&layers);
-	return rc;
+	return job_events_end(&ev, rc, err);
 }
 
 /* ---- skiff rm: a container kept with --keep ---------------------------------- */
