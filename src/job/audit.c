@@ -81,7 +81,7 @@ static int open_log(const char *path, struct skiff_error **err)
 
 	if (fd < 0)
 		return skiff_error_set(err, errno, "audit.write",
-				       "cannot open the audit log %s for appending: fix its "
+				       "the audit log %s: cannot open it for appending: fix its "
 				       "permissions, or name another with --audit-log", path);
 	return fd;
 }
@@ -121,10 +121,12 @@ int job_audit_append(const char *path, const char *line, struct skiff_error **er
 	lockfd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
 	if (lockfd < 0)
 		return skiff_error_set(err, errno, "audit.write",
-				       "cannot open the audit log's lock file %s", lock);
+				       "the audit log %s: cannot open its lock file %s: fix its "
+				       "permissions, or name another with --audit-log", path, lock);
 	while (flock(lockfd, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return skiff_error_set(err, errno, "audit.write", "cannot lock %s", lock);
+			return skiff_error_set(err, errno, "audit.write",
+					       "the audit log %s: cannot lock %s", path, lock);
 	if ((fd = open_log(path, err)) < 0)
 		return -1;
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size + (off_t)len > max_size()) {
@@ -136,6 +138,6 @@ int job_audit_append(const char *path, const char *line, struct skiff_error **er
 	n = write(fd, line, len);
 	if (n != (ssize_t)len)
 		return skiff_error_set(err, n < 0 ? errno : ENOSPC, "audit.write",
-				       "cannot append to the audit log %s", path);
+				       "the audit log %s: cannot append a line", path);
 	return 0;
 }
