@@ -2,8 +2,9 @@
 /* --notify-url: each event POSTed as a JSON body, as a workflow engine's
  * webhook receiver takes it.  Connection errors and 5xx (and 429) are
  * retried after 0.2, 0.4 and 0.8 s; a 2xx is delivered; anything else
- * fails at once.  The timeouts are short (1 s to connect, 3 s in all per
- * try): the job must not wait on a slow receiver. */
+ * fails at once.  The timeouts are short (1 s to connect, 3 s per try,
+ * 5 s for all tries of an event): the job must not wait on a slow
+ * receiver. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,10 @@
 #include "job/job-internal.h"
 
 #define NOTIFY_TRIES 4
+/* All tries of one event together: a receiver that accepts and never
+ * answers holds the job up at most this long (and only once: the first
+ * event that fails ends the posting). */
+#define NOTIFY_BUDGET_MS 5000
 
 /* The URL as messages show it: without a user:password@. */
 static char *shown(const char *url)
@@ -40,10 +45,17 @@ int job_notify_post(const char *url, const struct curl_slist *headers, const cha
 	long status = 0;
 	CURLcode c = CURLE_OK;
 	_cleanup_free_ char *u = shown(url);
+	uint64_t start = now_ns();
 
 	for (int attempt = 0; attempt < NOTIFY_TRIES; attempt++) {
-		CURL *h = curl_easy_init();
+		long left = NOTIFY_BUDGET_MS - (long)((now_ns() - start) / 1000000);
+		CURL *h;
 
+		if (attempt > 0)
+			left -= backoff_ms[attempt - 1];
+		if (left < 100)
+			break;
+		h = curl_easy_init();
 		if (h == NULL)
 			return skiff_error_set(err, ENOMEM, "job.notify", "--notify-url %s: "
 					       "cannot make a request", u);
@@ -62,8 +74,8 @@ int job_notify_post(const char *url, const struct curl_slist *headers, const cha
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left < 1000 ? left : 1000L);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left < 3000 ? left : 3000L);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 		c = curl_easy_perform(h);
