@@ -285,7 +285,9 @@ int job_events_end(struct job_events **evp, int rc, struct skiff_error **err)
 		return rc;
 	*evp = NULL;
 	r = ev->r;
-	if (rc == 0) {
+	/* A job that ran to its end, also when skiff failed after it (a
+	 * --copy-out, removing the container): how it ended, then the failure. */
+	if (rc == 0 || (r->started && r->duration > 0)) {
 		_cleanup_json_ json_t *j = NULL;
 
 		if (r->timed_out) {
@@ -304,7 +306,8 @@ int job_events_end(struct job_events **evp, int rc, struct skiff_error **err)
 		json_object_set_new(j, "oom_killed", json_boolean(r->oom_killed));
 		json_object_set_new(j, "duration_seconds", json_real(r->duration));
 		emit(ev, j);
-	} else {
+	}
+	if (rc < 0) {
 		_cleanup_json_ json_t *j = event_new(ev, "failed");
 		_cleanup_free_ char *msg = skiff_error_text(*err);
 

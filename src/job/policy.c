@@ -231,15 +231,23 @@ int job_policy_parse(const char *path, const char *text, size_t len, struct job_
 	return 0;
 }
 
-static int load_file(struct job_policy *p, const char *path, struct skiff_error **err)
+/* A missing default file is no policy; a file named by $SKIFF_POLICY must
+ * be there (a typo in it must not drop the policy). */
+static int load_file(struct job_policy *p, const char *path, bool named,
+		     struct skiff_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_error_ struct skiff_error *e = NULL;
 	struct job_policy_file f;
 	size_t len;
 
-	if (access(path, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR))
+	if (access(path, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		if (named)
+			return skiff_error_set(err, errno, "policy.invalid",
+					       "SKIFF_POLICY names the policy file %s, which does "
+					       "not exist: fix the name, or unset SKIFF_POLICY", path);
 		return 0;
+	}
 	if (read_file_at(AT_FDCWD, path, 1 << 20, &text, &len, &e) < 0)
 		return skiff_error_set(err, e->errnum, "policy.invalid",
 				       "the policy file %s cannot be read (%s): a policy that "
@@ -264,9 +272,9 @@ int job_policy_load(struct job_policy *p, struct skiff_error **err)
 		user = xasprintf("%s/skiff/policy.json", xdg);
 	else if (home != NULL && *home == '/')
 		user = xasprintf("%s/.config/skiff/policy.json", home);
-	if (load_file(p, POLICY_SYSTEM_FILE, err) < 0 ||
-	    (env != NULL && *env != '\0' && load_file(p, env, err) < 0) ||
-	    (user != NULL && load_file(p, user, err) < 0)) {
+	if (load_file(p, POLICY_SYSTEM_FILE, false, err) < 0 ||
+	    (env != NULL && *env != '\0' && load_file(p, env, true, err) < 0) ||
+	    (user != NULL && load_file(p, user, false, err) < 0)) {
 		job_policy_clear(p);
 		return -1;
 	}

@@ -89,6 +89,12 @@ check_sequences() {
     is "$(tail -n 1 "$ev" | jq -r '.error.id')" exec.not_found "failed: the error id"
     like "$(tail -n 1 "$ev" | jq -r '.error.message')" '/no/such/program' "failed: the message"
 
+    ev=$MODE_DIR/ev/copy-out.jsonl
+    ske --events-file "$ev" --copy-out /nothing:"$MODE_DIR/ev/out" "$BB" true
+    is "$status:$(events_of "$ev")" "125:created started exited failed " \
+        "skiff fails after the job ended (--copy-out): exited, then failed"
+    is "$(tail -n 1 "$ev" | jq -r '.error.id')" job.copy "... with its id"
+
     # --events-fd: an fd the caller opened (here 3, appending to a file).
     ev=$MODE_DIR/ev/fd.jsonl
     ske_argv

@@ -14,7 +14,8 @@ BB=localhost/busybox:latest
 # skp [ENV=VALUE...] -- ARGS...: skiff run as the mode's user, with the
 # mode's store, state root, policy files and audit log.
 skp() {
-    local envs=(XDG_CONFIG_HOME="$CFG" SKIFF_POLICY="$SYS")
+    local envs=(XDG_CONFIG_HOME="$CFG")
+    [ -e "$SYS" ] && envs+=(SKIFF_POLICY="$SYS")
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     case $MODE in
@@ -167,6 +168,14 @@ check_malformed() {
         like "$status:$err" "^125:.*policy file $SYS cannot be read.*\[policy\.invalid\]" "a file the user cannot read is an error, not skipped"
     fi
     no_policy
+    # $SKIFF_POLICY must name a file that is there.
+    case $MODE in
+    root) SK=(env SKIFF_POLICY="$SYS.typo" "$SKIFF") ;;
+    *) as_user_argv; SK=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 SKIFF_POLICY="$SYS.typo" "$SKIFF") ;;
+    esac
+    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q --audit-log "$AUDIT" "$BB" true
+    like "$status:$err" "^125:.*SKIFF_POLICY names the policy file $SYS.typo, which does not exist.*\[policy\.invalid\]" \
+        "SKIFF_POLICY naming a missing file is an error"
 }
 
 check_audit_lines() {
