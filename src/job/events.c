@@ -67,8 +67,10 @@ int job_events_open(const struct job_options *o, const struct job_result *r,
 					       "--events-fd %d is not a file descriptor open for "
 					       "writing: open it in the caller (e.g. 3>>FILE)",
 					       o->events_fd);
-		/* Never into the container. */
-		fcntl(o->events_fd, F_SETFD, FD_CLOEXEC);
+		/* Never into the container (0-2 are the job's stdio, given to it
+		 * on purpose). */
+		if (o->events_fd > 2)
+			fcntl(o->events_fd, F_SETFD, FD_CLOEXEC);
 		ev->fd = o->events_fd;
 	}
 	if (o->notify_url != NULL) {
