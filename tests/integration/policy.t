@@ -240,8 +240,8 @@ check_audit_lines() {
         local xs=$MODE_DIR/xdg-state
         user_dir "$xs"
         as_user_argv
-        SK=("${AS_USER_ARGV[@]}" env XDG_STATE_HOME="$xs" "$SKIFF")
-        [ "$MODE" = single ] && SK=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 XDG_STATE_HOME="$xs" "$SKIFF")
+        SK=("${AS_USER_ARGV[@]}" env -u SKIFF_AUDIT_LOG XDG_STATE_HOME="$xs" "$SKIFF")
+        [ "$MODE" = single ] && SK=("${AS_USER_ARGV[@]}" env -u SKIFF_AUDIT_LOG SKIFF_NO_SUBIDS=1 XDG_STATE_HOME="$xs" "$SKIFF")
         capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q "$BB" true
         is "$(jq -r .outcome.result "$xs/skiff/audit.log" 2>&1):$(stat -c %a "$xs/skiff")" "exited:700" \
             "the default: \$XDG_STATE_HOME/skiff/audit.log, its directory made 0700"
