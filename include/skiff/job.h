@@ -68,6 +68,13 @@ struct job_options {
 
 	/* -d/--detach: a monitor of its own holds the job (job/detach.c) */
 	bool detach;
+	/* policy, audit, events (job/policy.c, job/audit.c, job/events.c) */
+	const char *audit_log;        /* --audit-log FILE, or NULL: the default */
+	const char *events_file;      /* --events-file: JSON lines appended */
+	bool has_events_fd;
+	int events_fd;                /* --events-fd N: an inherited fd */
+	const char *notify_url;       /* --notify-url: each event POSTed there */
+	char **notify_headers;        /* --notify-header "K: V" */
 };
 
 struct job_result {

@@ -24,6 +24,9 @@ enum {
 	OPT_ROOTFS_MODE,
 };
 
+/* policy, audit, events */
+enum { OPT_AUDIT_LOG = 1100, OPT_EVENTS_FILE, OPT_EVENTS_FD, OPT_NOTIFY_URL, OPT_NOTIFY_HEADER };
+
 static void push(char ***v, const char *s)
 {
 	size_t n = strv_length(*v);
@@ -133,6 +136,12 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		{ "help", no_argument, NULL, 'h' },
 		/* lifecycle from another shell */
 		{ "detach", no_argument, NULL, 'd' },
+		/* policy, audit, events */
+		{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
+		{ "events-file", required_argument, NULL, OPT_EVENTS_FILE },
+		{ "events-fd", required_argument, NULL, OPT_EVENTS_FD },
+		{ "notify-url", required_argument, NULL, OPT_NOTIFY_URL },
+		{ "notify-header", required_argument, NULL, OPT_NOTIFY_HEADER },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -235,6 +244,33 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		case 'h':
 			printf("usage: skiff " RUN_USAGE "\nSee skiff(1).\n");
 			exit(0);
+		/* policy, audit, events */
+		case OPT_AUDIT_LOG:
+			if (*optarg == '\0')
+				return usage_error(err, "%s", "--audit-log: a file is needed");
+			o->audit_log = optarg;
+			break;
+		case OPT_EVENTS_FILE: o->events_file = optarg; break;
+		case OPT_EVENTS_FD:
+			if (parse_int64(optarg, 0, INT32_MAX, &v) < 0)
+				return usage_error(err, "--events-fd %s: expected a file descriptor "
+						   "number", optarg);
+			o->has_events_fd = true;
+			o->events_fd = (int)v;
+			break;
+		case OPT_NOTIFY_URL:
+			if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
+				return usage_error(err, "--notify-url %s: expected an http:// or "
+						   "https:// URL", optarg);
+			o->notify_url = optarg;
+			break;
+		case OPT_NOTIFY_HEADER:
+			if (strchr(optarg, ':') == NULL || *optarg == ':' ||
+			    strpbrk(optarg, "\r\n") != NULL)
+				return usage_error(err, "--notify-header %s: expected \"NAME: VALUE\"",
+						   optarg);
+			push(&o->notify_headers, optarg);
+			break;
 		default:
 			return usage_error(err, "unknown option or missing value in \"%s\"",
 					   argv[optind - 1]);
@@ -289,6 +325,7 @@ out:
 	free(o.secrets);
 	free(o.copy_in);
 	free(o.copy_out);
+	free(o.notify_headers);
 	job_result_clear(&r);
 	fflush(stdout);
 	return status;

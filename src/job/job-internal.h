@@ -134,6 +134,8 @@ struct job_run {
 	int stop_signal;
 	pid_t pid;                   /* the container's init */
 	uint64_t start;              /* now_ns() at start */
+	/* policy, audit, events of the run (policy.c, audit.c, events.c) */
+	struct job_events *ev;
 	/* containers.c: the record of the run in its directory */
 	int lock_fd;                 /* STORE/containers/ID/lock */
 };
@@ -178,5 +180,112 @@ int job_detach_open_logs(const struct job_run *jr, int *out, int *err_fd,
 			 struct skiff_error **err);
 /* Reads the log files into r's captures (up to --capture-limit each). */
 void job_detach_collect_logs(struct job_run *jr);
+struct job_events;
+
+/* ---- policy.c: what a job may ask for ------------------------------------- */
+
+/* One policy file's rules.  Unset rules allow anything. */
+struct job_policy_file {
+	char *path;
+	char **images;               /* GLOB[@sha256:HEX]; NULL: any image */
+	double max_timeout;          /* seconds; 0: none */
+	int64_t max_memory;          /* bytes; 0: none */
+	double max_cpus;             /* 0: none */
+	char **networks;             /* mode names; NULL: any */
+	/* -1: unset (allowed), 0: forbidden, 1: allowed */
+	int allow_volumes, allow_cap_add, allow_seccomp_unconfined, allow_seccomp_profile,
+	    allow_new_privileges;
+	bool require_audit;
+};
+
+/* Every file read, in order (/etc/skiff/policy.json, $SKIFF_POLICY, the
+ * user's): a job must pass each, so a later file can only tighten. */
+struct job_policy {
+	struct job_policy_file *files;
+	size_t n_files;
+};
+void job_policy_clear(struct job_policy *p);
+/* The default files (the ones that exist).  "policy.invalid". */
+int job_policy_load(struct job_policy *p, struct skiff_error **err);
+/* One file's text; path names it in errors.  "policy.invalid". */
+int job_policy_parse(const char *path, const char *text, size_t len,
+		     struct job_policy_file *f, struct skiff_error **err);
+/* Checks o against every file and fills *eff: o with each unset --timeout,
+ * --memory, --cpus set to the tightest maximum.  decisions (a JSON array,
+ * or NULL) gets one object per rule a file sets.  "policy.denied". */
+int job_policy_check_options(const struct job_policy *p, const struct job_options *o,
+			     struct job_options *eff, json_t *decisions,
+			     struct skiff_error **err);
+/* IMAGE as given, before any pull: denied when no "images" glob of a file
+ * can match it (digests are checked later).  "policy.denied". */
+int job_policy_check_reference(const struct job_policy *p, const char *image,
+			       json_t *decisions, struct skiff_error **err);
+/* After resolution: what the globs see of the image (see
+ * job_policy_image_subject) and its manifest digest.  "policy.denied". */
+int job_policy_check_resolved(const struct job_policy *p, const char *subject,
+			      const char *digest, json_t *decisions, struct skiff_error **err);
+/* What the "images" globs match for IMAGE resolved to the stored name
+ * STORED: a local source's "TRANSPORT:ABSPATH[:REF]", else STORED. */
+char *job_policy_image_subject(const char *image, const char *stored);
+/* Whether GLOB[@DIGEST] matches the reference SUBJECT ("domain/path:tag",
+ * "domain/path@digest", "oci:/dir[:ref]").  digest NULL: the pin is not
+ * checked yet. */
+bool job_policy_image_matches(const char *glob, const char *subject, const char *digest);
+/* The --network mode's name, as policy files write it. */
+const char *job_network_name(enum job_network n);
+
+/* ---- events.c, audit.c: what a run tells the world ------------------------ */
+
+/* A run's events (--events-file, --events-fd, --notify-url), its policy and
+ * its audit line: made at the start of job_run and carried to its end. */
+struct curl_slist;
+struct job_events {
+	struct job_policy policy;
+	struct job_options eff;      /* the options with the policy's defaults */
+	json_t *decisions;           /* the policy's decisions, for the audit line */
+	char **args;                 /* the job's argv, once its spec is built */
+	char *audit_path;
+	uint64_t start_ns;           /* job_run's start (monotonic) */
+	int file_fd, fd;             /* --events-file, --events-fd; -1: none */
+	bool sink_failed;            /* a write failed: said once */
+	const char *url;
+	struct curl_slist *headers;
+	bool url_failed;             /* a POST failed: said once, then no more */
+	const struct job_result *r;
+	const char *image;           /* as given */
+};
+
+/* Opens the event sinks of o (*ev is made even when it fails, so that the
+ * failure is audited).  "job.events". */
+int job_events_open(const struct job_options *o, const struct job_result *r,
+		    struct job_events **ev, struct skiff_error **err);
+/* Loads the policy, checks o and IMAGE against it, and points *o at the
+ * options with the policy's defaults.  "policy.invalid", "policy.denied",
+ * "audit.write" (an audit the policy requires cannot be written). */
+int job_events_policy(struct job_events *ev, const struct job_options **o,
+		      struct skiff_error **err);
+/* After the image is found: its name and digest against the policy. */
+int job_events_policy_image(struct job_events *ev, const struct image_layers *l,
+			    struct skiff_error **err);
+void job_events_args(struct job_events *ev, char *const *args);
+/* An event of the run: "created", "started", ... (NULL ev: nothing). */
+void job_event(struct job_events *ev, const char *event);
+void job_event_pull(struct job_events *ev, bool started, const struct image_layers *l);
+/* The end of the run: timeout, oom and exited events (rc 0) or failed
+ * (rc < 0, *err set), the audit line; frees *ev.  Returns rc, or -1 when
+ * an audit the policy requires could not be written. */
+int job_events_end(struct job_events **ev, int rc, struct skiff_error **err);
+
+/* POSTs body to url (notify.c); retried on connection errors and 5xx. */
+int job_notify_post(const char *url, const struct curl_slist *headers, const char *body,
+		    struct skiff_error **err);
+
+/* audit.c */
+char *job_audit_default_path(void);
+/* Appends line (one JSON object and its newline) to path with one write(2),
+ * under a lock, rotating the file past the size limit.  "audit.write". */
+int job_audit_append(const char *path, const char *line, struct skiff_error **err);
+/* Makes sure path can be appended to (its directory made).  "audit.write". */
+int job_audit_check(const char *path, struct skiff_error **err);
 
 #endif

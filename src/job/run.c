@@ -101,7 +101,7 @@ static int claim_name(int storefd, const char *name, const char *id, struct skif
 
 /* Finds IMAGE in the store, pulling it as --pull says. */
 static int resolve_image(struct image_store *s, const struct job_options *o,
-			 struct image_layers *l, struct skiff_error **err)
+			 struct job_events *ev, struct image_layers *l, struct skiff_error **err)
 {
 	struct image_source src;
 	struct image_pull_options po = { .platform = o->platform,
@@ -134,9 +134,11 @@ static int resolve_image(struct image_store *s, const struct job_options *o,
 			return -1;
 		}
 	}
-	if (image_pull(s, o->image, &po, &name, err) < 0)
+	job_event_pull(ev, true, NULL);
+	if (image_pull(s, o->image, &po, &name, err) < 0 || image_layers_get(s, name, l, err) < 0)
 		return -1;
-	return image_layers_get(s, name, l, err);
+	job_event_pull(ev, false, l);
+	return 0;
 }
 
 static int make_container_dir(int storefd, const char *id, bool capped, int *dirfd,
@@ -266,13 +268,20 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	const struct job_options *o = jr->o;
 	struct job_result *r = jr->r;
 
+	/* The policy may set defaults (its maxima): jr->o points at the
+	 * options with them from here on. */
+	if (job_events_open(o, r, &jr->ev, err) < 0 || job_events_policy(jr->ev, &jr->o, err) < 0)
+		return -1;
+	o = jr->in.o = jr->o;
 	if (o->name && check_name(o->name, err) < 0)
 		return -1;
 	if (image_store_open(o->store, &jr->s, err) < 0 ||
-	    resolve_image(jr->s, o, &jr->layers, err) < 0)
+	    resolve_image(jr->s, o, jr->ev, &jr->layers, err) < 0)
 		return -1;
 	r->image = xstrdup(jr->layers.name);
 	r->image_digest = xstrdup(jr->layers.manifest);
+	if (job_events_policy_image(jr->ev, &jr->layers, err) < 0)
+		return -1;
 	jr->config = json_loadb(jr->layers.config, jr->layers.config_len, 0, NULL);
 	jr->in.config = json_object_get(jr->config, "config");
 	jr->in.layers = &jr->layers;
@@ -307,6 +316,7 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.secret_env = jr->secret_env;
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
+	job_events_args(jr->ev, jr->spec->process->args);
 	/* What skiff ps, inspect, wait, kill and stop read from another shell. */
 	if (job_record_write(jr, err) < 0)
 		return -1;
@@ -345,6 +355,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	if (rc < 0)
 		return -1;
 	jr->created = true;
+	job_event(jr->ev, "created");
 	jr->pid = init_pid_of(&jr->ctx, jr->r->container_id);
 	if (jr->pid <= 0)
 		return skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
@@ -371,6 +382,7 @@ int job_run_start(struct job_run *jr, struct skiff_error **err)
 {
 	if (job_monitor_start(&jr->ctx, jr->r->container_id, jr->pid, jr->r, &jr->start, err) < 0)
 		return -1;
+	job_event(jr->ev, "started");
 	job_record_started(jr);
 	return 0;
 }
@@ -432,6 +444,8 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 			unlinkat(image_store_dirfd(jr->s), link, 0);
 		}
 	}
+	/* The timeout, oom and exited (or failed) events, the audit line. */
+	rc = job_events_end(&jr->ev, rc, err);
 	job_run_clear(jr);
 	return rc;
 }

@@ -250,6 +250,7 @@ as_user_argv() {
         SKIFF="$SKIFF" SKIFF_OCI="$SKIFF_OCI" SKIFF_PROBE="$SKIFF_PROBE" SKIFF_IMAGE="$SKIFF_IMAGE"
         SKIFF_SRCDIR="$SKIFF_SRCDIR" SKIFF_BUILDDIR="$SKIFF_BUILDDIR" SKIFF_TEST_TOKEN="$TOKEN")
     [ -n "${AS_USER_XDG:-}" ] && envv+=(XDG_RUNTIME_DIR="$AS_USER_XDG")
+    [ -n "${TEST_AUDIT_DIR:-}" ] && envv+=(SKIFF_AUDIT_LOG="$TEST_AUDIT_DIR/user.log")
     if [ $IS_ROOT -eq 1 ]; then
         AS_USER_ARGV=(runuser -u "$TEST_USER" -- "${envv[@]}")
     else
@@ -281,6 +282,15 @@ _make_test_tmp() {
     TEST_TMP=$(realpath "$dir")
 }
 _make_test_tmp
+
+# skiff run appends an audit line per run to /var/log/skiff (root) or the
+# user's ~/.local/state: the tests keep theirs in the test directory, one
+# file per user (the test user cannot append to root's 0600 file).
+TEST_AUDIT_DIR=$TEST_TMP/.audit
+mkdir -p "$TEST_AUDIT_DIR" && { [ $IS_ROOT -eq 0 ] || chown "$TEST_USER:" "$TEST_AUDIT_DIR"; } ||
+    bail_out "cannot create $TEST_AUDIT_DIR"
+export SKIFF_AUDIT_LOG=$TEST_AUDIT_DIR/root.log
+[ $IS_ROOT -eq 1 ] || SKIFF_AUDIT_LOG=$TEST_AUDIT_DIR/user.log
 
 # user_dir PATH: make a directory the test user owns.
 user_dir() {
