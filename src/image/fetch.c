@@ -73,6 +73,7 @@ struct xfer {
 	uint64_t retry_at;
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t start;
+	uint64_t last_data;              /* when the transfer last received bytes */
 };
 
 struct fetch {
@@ -82,6 +83,7 @@ struct fetch {
 	const struct image_config *c;
 	struct progress *p;
 	CURLM *multi;
+	uint64_t stall_ns;
 	struct xfer *x;
 	size_t n;
 };
@@ -127,6 +129,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	struct xfer *x = data;
 	size_t len = size * nmemb, all = len;
 
+	x->last_data = now_ns();
 	if (!x->status_known) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 		x->status_known = true;
@@ -187,6 +190,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *data)
 	char **slot = NULL;
 	size_t k = 0;
 
+	x->last_data = now_ns();
 	n *= size;
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		free(x->retry_after);
@@ -246,6 +250,7 @@ static int request(struct fetch *f, struct xfer *x, struct skiff_error **err)
 	curl_easy_setopt(x->h, CURLOPT_ACCEPT_ENCODING, NULL);
 	x->errbuf[0] = '\0';
 	x->state = X_RUN;
+	x->last_data = now_ns();
 	curl_multi_add_handle(f->multi, x->h);
 	return 0;
 }
@@ -527,7 +532,18 @@ static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
 			return start(f, x, err);
 		return 0;
 	case X_RUN:
-		return x->worker_gone ? 1 : 0;
+		if (x->worker_gone)
+			return 1;
+		/* libcurl's own check (CURLOPT_LOW_SPEED_*) averages the speed
+		 * over several seconds: a stall would count only after
+		 * stall_timeout plus that window.  The time since the last byte
+		 * is exact. */
+		if (x->h && now_ns() - x->last_data >= f->stall_ns) {
+			snprintf(x->errbuf, sizeof(x->errbuf), "nothing received for %llu s",
+				 (unsigned long long)(f->stall_ns / 1000000000ull));
+			return transfer_done(f, x, CURLE_OPERATION_TIMEDOUT, err);
+		}
+		return 0;
 	case X_WAIT_RETRY:
 		if (now_ns() >= x->retry_at)
 			return request(f, x, err);
@@ -632,6 +648,13 @@ static int loop(struct fetch *f, struct skiff_error **err)
 				if (left < timeout)
 					timeout = left > 0 ? (long)left : 0;
 			}
+			if (x->state == X_RUN && x->h) {
+				int64_t left = ((int64_t)(x->last_data + f->stall_ns) -
+						(int64_t)now_ns()) / 1000000 + 1;
+
+				if (left < timeout)
+					timeout = left > 0 ? (long)left : 0;
+			}
 			/* Work that needs no event: do it at once. */
 			if (x->state == X_CLOSE || x->need_worker ||
 			    (x->state == X_WAIT_RETRY && x->h == NULL && timeout > 0 &&
@@ -663,6 +686,7 @@ int fetch_layers(struct image_store *s, struct registry *r, const struct manifes
 	/* The registry's: the connection that brought the manifest and the
 	 * CAs libcurl parsed for it serve the layers too. */
 	f.multi = registry_multi(r);
+	f.stall_ns = (uint64_t)registry_stall_timeout(r) * 1000000000ull;
 	f.x = xzalloc(f.n * sizeof(*f.x));
 	for (size_t i = 0; i < f.n; i++) {
 		f.x[i] = (struct xfer){ .f = &f, .layer = i, .d = &m->layers[i], .notifyfd = -1,

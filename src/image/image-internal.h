@@ -320,6 +320,8 @@ int registry_get(struct registry *r, const char *kind, const char *ref,
 /* For the parallel blob fetch (image/fetch.c): the registry's multi
  * handle, which its transfers share (connections, CA cache). */
 void *registry_multi(struct registry *r);
+/* Seconds a transfer may receive nothing before it counts as cut. */
+long registry_stall_timeout(const struct registry *r);
 void *registry_easy(struct registry *r, const char *kind, const char *ref,
 		    void **headers, struct skiff_error **err);
 /* After a 401 of a blob: a new token (once per call of the caller). */

@@ -227,6 +227,11 @@ void *registry_multi(struct registry *r)
 	return r->multi;
 }
 
+long registry_stall_timeout(const struct registry *r)
+{
+	return r->stall_timeout;
+}
+
 /* curl_easy_perform, but in the registry's multi handle, so that the
  * connection and the parsed CAs stay for the next request. */
 static CURLcode registry_perform(struct registry *r, CURL *h)
