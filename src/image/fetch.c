@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fetching layers from a registry: several at once with libcurl's multi
- * interface, each streamed straight into its unpack worker.
+ * interface, each unpacked by its worker as it arrives.
  *
- *   network -> (partial file in tmp/) -> pipe -> worker: digest, decompress,
- *                                                 diff_id, unpack, commit
+ *   network -> tmp/partial-HEX -> worker: digest, decompress, diff_id,
+ *                                 unpack, commit
  *
- * The worker (image/unpack.c) reads the blob from the read end of a pipe;
- * this loop writes what libcurl receives into the write end, without
- * blocking: when the pipe is full, the transfer is paused
- * (CURL_WRITEFUNC_PAUSE) and the pipe is polled next to libcurl's sockets
- * (curl_multi_poll's extra fds) until the worker has caught up.  No
- * compressed copy is kept in the store; what arrives is also appended to a
- * partial file, tmp/partial-HEX, so that a cut transfer continues with
- * "Range: bytes=N-" in this pull and in the next one.  The partial goes
- * away once the layer is committed, and when its content proved bad. */
+ * What arrives is appended to a partial file, tmp/partial-HEX, and the
+ * worker (image/unpack.c) reads the blob from that file as it grows: the
+ * fetch writes a byte into a notify pipe after each write, and the worker
+ * waits there when it has caught up.  The partial is what lets a cut
+ * transfer continue with "Range: bytes=N-", in this pull and in the next
+ * one (which starts its worker on the bytes already there); and being the
+ * only buffer between the network and the worker, it costs no more than
+ * a copy of the blob through a pipe would: the transfer never waits for
+ * the worker, the worker reads from the page cache.  The partial goes
+ * away once the layer is committed, and when its content proved bad.
+ * Where no partial can be named (no lock), an unnamed O_TMPFILE in tmp/
+ * takes its place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,16 +30,13 @@
 #include "image/image-internal.h"
 
 #define FETCH_PARALLEL 4
-#define FETCH_PIPE_SIZE (1 << 20)
-#define FEED_CHUNK (128 * 1024)
 
 enum xstate {
 	X_NEW,                           /* not started */
 	X_WAIT_LOCK,                     /* another pull is fetching this blob */
-	X_FEED,                          /* writing the partial file to the worker */
 	X_RUN,                           /* a transfer is in the multi handle */
 	X_WAIT_RETRY,                    /* waiting for retry_at */
-	X_CLOSE,                         /* all bytes received: flush, then EOF */
+	X_CLOSE,                         /* all bytes received: tell the worker */
 	X_RESULT,                        /* waiting for the worker's result */
 };
 
@@ -50,22 +50,21 @@ struct xfer {
 	bool busy;                       /* taking one of the FETCH_PARALLEL slots */
 	/* the worker */
 	pid_t pid;
-	int resultfd, wfd;
+	int resultfd, notifyfd;          /* notifyfd: the write end */
 	struct layer_job job;
 	struct layer_result res;
-	bool worker_gone;                /* the read end was closed (EPIPE) */
+	bool worker_gone;                /* the notify pipe's read end was closed */
+	bool need_worker;                /* started, its worker not yet */
 	/* the partial download */
 	int lockfd, partfd;
 	char *partial;                   /* store-relative path, or NULL */
 	uint64_t part_len;               /* bytes in it when the pull began */
 	uint64_t have;                   /* bytes of the blob accepted */
-	uint64_t fed;                    /* bytes written to the worker */
-	char *pend;                      /* accepted, not yet in the pipe */
-	size_t pend_len, pend_off;
 	/* the transfer */
 	CURL *h;
 	void *hdrs;
-	bool paused, status_known, too_long, bad_range;
+	bool status_known, too_long, bad_range, write_failed;
+	int write_errno;
 	long status;
 	uint64_t skip;                   /* bytes of a 200 answer to a Range to drop */
 	char *retry_after, *content_range;
@@ -74,6 +73,7 @@ struct xfer {
 	uint64_t retry_at;
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t start;
+	uint64_t last_data;              /* when the transfer last received bytes */
 };
 
 struct fetch {
@@ -83,6 +83,7 @@ struct fetch {
 	const struct image_config *c;
 	struct progress *p;
 	CURLM *multi;
+	uint64_t stall_ns;
 	struct xfer *x;
 	size_t n;
 };
@@ -106,39 +107,20 @@ static int unpack_in_worker(struct image_store *s, void *arg, void *out,
 	return layer_unpack(s, a->job, out, err);
 }
 
-/* ---- moving bytes into the pipe ---------------------------------------------------- */
+/* ---- moving bytes to the worker ------------------------------------------------- */
 
-/* Writes what is pending; false when the pipe is full (or the worker gone). */
-static bool flush_pending(struct xfer *x)
+/* A byte on the notify pipe wakes the worker if it waits at the end of
+ * the partial; a full pipe has woken it already. */
+static void notify(struct xfer *x)
 {
-	while (x->pend_off < x->pend_len) {
-		ssize_t w = write(x->wfd, x->pend + x->pend_off, x->pend_len - x->pend_off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			if (errno != EAGAIN)
-				x->worker_gone = true;
-			return false;
-		}
-		x->pend_off += (size_t)w;
-		x->fed += (uint64_t)w;
-	}
-	x->pend_off = x->pend_len = 0;
-	return true;
-}
-
-static void keep_partial(struct fetch *f, struct xfer *x, const char *data, size_t len)
-{
-	if (x->partfd < 0)
+	if (x->notifyfd < 0)
 		return;
-	if (pwrite(x->partfd, data, len, (off_t)x->have) != (ssize_t)len) {
-		/* Best effort: without room for it, the pull goes on without. */
-		log_debug("cannot write %s/%s: %s; no resume for it", f->s->path, x->partial,
-			  strerror(errno));
-		close(x->partfd);
-		x->partfd = -1;
-		unlinkat(f->s->dirfd, x->partial, 0);
+	while (write(x->notifyfd, "", 1) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			x->worker_gone = true;
+		return;
 	}
 }
 
@@ -147,6 +129,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	struct xfer *x = data;
 	size_t len = size * nmemb, all = len;
 
+	x->last_data = now_ns();
 	if (!x->status_known) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 		x->status_known = true;
@@ -168,12 +151,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	/* The body of an error answer is not the blob. */
 	if (x->status != 200 && x->status != 206)
 		return all;
-	if (x->pend_len > 0 && !flush_pending(x)) {
-		if (x->worker_gone)
-			return 0;
-		x->paused = true;
-		return CURL_WRITEFUNC_PAUSE;
-	}
+	if (x->worker_gone)
+		return 0;
 	if (x->skip > 0) {
 		size_t k = x->skip < len ? (size_t)x->skip : len;
 
@@ -187,31 +166,21 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 		x->too_long = true;
 		return 0;
 	}
-	keep_partial(x->f, x, ptr, len);
-	x->have += len;
-	progress_layer_bytes(x->f->p, x->layer, x->have);
-	while (len > 0) {
-		ssize_t w = write(x->wfd, ptr, len);
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(x->partfd, ptr + done, len - done, (off_t)(x->have + done));
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w < 0) {
-			x->worker_gone = true;
+		if (w <= 0) {
+			x->write_failed = true;
+			x->write_errno = w < 0 ? errno : ENOSPC;
 			return 0;
 		}
-		ptr += w;
-		len -= (size_t)w;
-		x->fed += (uint64_t)w;
+		done += (size_t)w;
 	}
-	/* What the pipe does not take now waits in pend (at most one chunk). */
-	if (len > 0) {
-		x->pend = xrealloc(x->pend, len);
-		memcpy(x->pend, ptr, len);
-		x->pend_len = len;
-		x->pend_off = 0;
-	}
+	x->have += len;
+	progress_layer_bytes(x->f->p, x->layer, x->have);
+	notify(x);
 	return all;
 }
 
@@ -221,6 +190,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *data)
 	char **slot = NULL;
 	size_t k = 0;
 
+	x->last_data = now_ns();
 	n *= size;
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		free(x->retry_after);
@@ -258,7 +228,7 @@ static int request(struct fetch *f, struct xfer *x, struct skiff_error **err)
 	x->h = registry_easy(f->r, "blobs", x->d->digest, &x->hdrs, err);
 	if (x->h == NULL)
 		return -1;
-	x->status_known = x->paused = x->bad_range = false;
+	x->status_known = x->bad_range = false;
 	x->skip = 0;
 	x->status = 0;
 	if (x->have > 0) {
@@ -280,6 +250,7 @@ static int request(struct fetch *f, struct xfer *x, struct skiff_error **err)
 	curl_easy_setopt(x->h, CURLOPT_ACCEPT_ENCODING, NULL);
 	x->errbuf[0] = '\0';
 	x->state = X_RUN;
+	x->last_data = now_ns();
 	curl_multi_add_handle(f->multi, x->h);
 	return 0;
 }
@@ -298,18 +269,33 @@ static void drop_handle(struct fetch *f, struct xfer *x)
 }
 
 /* Opens (or starts) the partial download of the blob; the caller holds
- * its lock. */
-static void open_partial(struct fetch *f, struct xfer *x)
+ * its lock.  Without the lock, or a partial that can be opened, an
+ * unnamed file in tmp/ serves the same purpose for this pull only. */
+static int open_partial(struct fetch *f, struct xfer *x, struct skiff_error **err)
 {
 	struct stat st;
 
-	if (x->lockfd < 0)
-		return;
-	x->partial = xasprintf(STORE_TMP "/partial-%s", digest_hex(x->d->digest));
-	x->partfd = openat(f->s->dirfd, x->partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (x->partfd < 0 || fstat(x->partfd, &st) < 0) {
-		log_debug("no partial download for %s: %s", x->d->digest, strerror(errno));
-		return;
+	if (x->lockfd >= 0) {
+		x->partial = xasprintf(STORE_TMP "/partial-%s", digest_hex(x->d->digest));
+		x->partfd = openat(f->s->dirfd, x->partial,
+				   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (x->partfd >= 0 && fstat(x->partfd, &st) < 0) {
+			close(x->partfd);
+			x->partfd = -1;
+		}
+		if (x->partfd < 0) {
+			log_debug("no partial download for %s: %s", x->d->digest, strerror(errno));
+			free(x->partial);
+			x->partial = NULL;
+		}
+	}
+	if (x->partfd < 0) {
+		x->partfd = openat(f->s->dirfd, STORE_TMP, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+		if (x->partfd < 0)
+			return skiff_error_set(err, errno, "image.store.write",
+					       "cannot create a file in %s/" STORE_TMP " for layer %s",
+					       f->s->path, x->d->digest);
+		return 0;
 	}
 	/* Longer than the blob: not ours to trust. */
 	if ((uint64_t)st.st_size > x->d->size && ftruncate(x->partfd, 0) == 0)
@@ -319,6 +305,7 @@ static void open_partial(struct fetch *f, struct xfer *x)
 	if (x->part_len)
 		log_debug("layer %s: %llu bytes from an earlier pull", x->d->digest,
 			  (unsigned long long)x->part_len);
+	return 0;
 }
 
 static void remove_partial(struct fetch *f, struct xfer *x)
@@ -362,12 +349,11 @@ static int take_lock(struct fetch *f, struct xfer *x)
 	return 0;
 }
 
+/* Takes the blob's lock, opens its partial file and asks for the rest;
+ * its worker is started by spawn, once the requests are out. */
 static int start(struct fetch *f, struct xfer *x, struct skiff_error **err)
 {
 	int p[2];
-	size_t n = 0;
-	int *fds;
-	struct unpack_arg a;
 
 	x->busy = true;
 	if (x->state != X_WAIT_LOCK)
@@ -380,41 +366,60 @@ static int start(struct fetch *f, struct xfer *x, struct skiff_error **err)
 		progress_layer_end(f->p, x->layer, "exists", 0, 0);
 		return 0;
 	}
-	open_partial(f, x);
-	fds = xmalloc((3 * f->n + 1) * sizeof(int));
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		free(fds);
+	if (open_partial(f, x, err) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
-	}
-	/* A larger pipe: fewer pauses of the transfer. */
-	fcntl(p[1], F_SETPIPE_SZ, FETCH_PIPE_SIZE);
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	x->wfd = p[1];
-	x->job.fd = p[0];
+	x->notifyfd = p[1];
+	x->job.growing = true;
+	x->job.notify_fd = p[0];
+	x->job.fd = -1;
 	x->job.digest = x->d->digest;
 	x->job.size = x->d->size;
 	x->job.diff_id = f->c->diff_ids[x->layer];
 	x->job.what = xasprintf("layer %s", x->d->digest);
+	x->need_worker = true;
+	/* All there from an earlier pull: the worker reads it, no transfer. */
+	if (x->have == x->d->size) {
+		x->state = X_CLOSE;
+		return 0;
+	}
+	return request(f, x, err);
+}
+
+/* The worker of x, reading the partial file as it grows. */
+static int spawn(struct fetch *f, struct xfer *x, struct skiff_error **err)
+{
+	size_t n = 0;
+	int *fds;
+	struct unpack_arg a;
+
+	x->need_worker = false;
+	x->job.fd = fcntl(x->partfd, F_DUPFD_CLOEXEC, 3);
+	if (x->job.fd < 0)
+		return skiff_error_set(err, errno, "image.unpack.process", "cannot dup");
+	/* The worker keeps only its own read ends: the notify pipes' write
+	 * ends (its own too, or it would never see the end) and the files
+	 * and locks are the parent's. */
+	fds = xmalloc((4 * f->n + 1) * sizeof(int));
 	for (size_t i = 0; i < f->n; i++) {
-		if (f->x[i].wfd >= 0)
-			fds[n++] = f->x[i].wfd;
+		if (f->x[i].notifyfd >= 0)
+			fds[n++] = f->x[i].notifyfd;
 		if (f->x[i].partfd >= 0)
 			fds[n++] = f->x[i].partfd;
 		if (f->x[i].lockfd >= 0)
 			fds[n++] = f->x[i].lockfd;
+		if (&f->x[i] != x && f->x[i].job.notify_fd >= 0)
+			fds[n++] = f->x[i].job.notify_fd;
 	}
 	a = (struct unpack_arg){ .job = &x->job, .close_fds = fds, .n_close = n };
 	x->pid = store_owner_start(f->s, unpack_in_worker, &a, sizeof(x->res), &x->resultfd, err);
 	free(fds);
-	close(p[0]);
-	x->job.fd = -1;
-	if (x->pid < 0) {
-		close(x->wfd);
-		x->wfd = -1;
-		return -1;
-	}
-	x->state = X_FEED;
-	return 0;
+	close(x->job.notify_fd);
+	close(x->job.fd);
+	x->job.fd = x->job.notify_fd = -1;
+	return x->pid < 0 ? -1 : 0;
 }
 
 /* The worker's answer; the transfer is over by then. */
@@ -423,9 +428,9 @@ static int finish(struct fetch *f, struct xfer *x, bool transfer_failed, struct 
 	int rc;
 
 	drop_handle(f, x);
-	if (x->wfd >= 0)
-		close(x->wfd);
-	x->wfd = -1;
+	if (x->notifyfd >= 0)
+		close(x->notifyfd);
+	x->notifyfd = -1;
 	rc = store_owner_finish(x->pid, x->resultfd, &x->res, sizeof(x->res), err);
 	x->pid = 0;
 	x->resultfd = -1;
@@ -463,6 +468,10 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 				       "%s: %s sends more than the %llu bytes of the manifest's "
 				       "descriptor: the registry or the image is corrupt",
 				       what, registry_host(f->r), (unsigned long long)x->d->size);
+	if (x->write_failed)
+		return skiff_error_set(err, x->write_errno, "image.store.write",
+				       "%s: cannot write %s/%s", what, f->s->path,
+				       x->partial ? x->partial : STORE_TMP);
 	if (x->worker_gone)
 		return 1;                /* the worker's result tells why */
 	if (c == CURLE_OK && (status == 200 || status == 206) && x->have == x->d->size) {
@@ -522,47 +531,31 @@ static int step(struct fetch *f, struct xfer *x, struct skiff_error **err)
 		if (now_ns() >= x->retry_at)
 			return start(f, x, err);
 		return 0;
-	case X_FEED:
-		while (flush_pending(x) && x->fed < x->part_len) {
-			size_t want = x->part_len - x->fed > FEED_CHUNK ? FEED_CHUNK
-								       : (size_t)(x->part_len - x->fed);
-			ssize_t r;
-
-			x->pend = xrealloc(x->pend, want);
-			r = pread(x->partfd, x->pend, want, (off_t)x->fed);
-			if (r <= 0)
-				return skiff_error_set(err, errno, "image.read", "cannot read %s/%s",
-						       f->s->path, x->partial);
-			x->pend_len = (size_t)r;
-			x->pend_off = 0;
-		}
+	case X_RUN:
 		if (x->worker_gone)
 			return 1;
-		if (x->pend_len == 0 && x->fed == x->part_len) {
-			if (x->have == x->d->size) {
-				x->state = X_CLOSE;
-				return step(f, x, err);
-			}
-			return request(f, x, err);
+		/* libcurl's own check (CURLOPT_LOW_SPEED_*) averages the speed
+		 * over several seconds: a stall would count only after
+		 * stall_timeout plus that window.  The time since the last byte
+		 * is exact. */
+		if (x->h && now_ns() - x->last_data >= f->stall_ns) {
+			snprintf(x->errbuf, sizeof(x->errbuf), "nothing received for %llu s",
+				 (unsigned long long)(f->stall_ns / 1000000000ull));
+			return transfer_done(f, x, CURLE_OPERATION_TIMEDOUT, err);
 		}
 		return 0;
-	case X_RUN:
-		if (x->pend_len > 0 && flush_pending(x) && x->paused) {
-			x->paused = false;
-			curl_easy_pause(x->h, CURLPAUSE_CONT);
-		}
-		return x->worker_gone ? 1 : 0;
 	case X_WAIT_RETRY:
 		if (now_ns() >= x->retry_at)
 			return request(f, x, err);
 		return 0;
 	case X_CLOSE:
-		if (flush_pending(x)) {
-			close(x->wfd);
-			x->wfd = -1;
-			x->state = X_RESULT;
-		}
-		return x->worker_gone ? 1 : 0;
+		if (x->need_worker)
+			return 0;
+		/* The end of the notify pipe: the worker reads the rest. */
+		close(x->notifyfd);
+		x->notifyfd = -1;
+		x->state = X_RESULT;
+		return 0;
 	case X_NEW:
 	case X_RESULT:
 		return 0;
@@ -583,8 +576,8 @@ static int loop(struct fetch *f, struct skiff_error **err)
 	int rc = 0;
 
 	for (;;) {
-		struct curl_waitfd w[2 * FETCH_PARALLEL];
-		struct xfer *wx[2 * FETCH_PARALLEL];
+		struct curl_waitfd w[FETCH_PARALLEL];
+		struct xfer *wx[FETCH_PARALLEL];
 		unsigned nw = 0;
 		size_t running = 0;
 		long timeout = 1000;
@@ -607,6 +600,14 @@ static int loop(struct fetch *f, struct skiff_error **err)
 		}
 		if (running == 0)
 			return 0;
+		/* The requests go out first, then the workers are forked. */
+		curl_multi_perform(f->multi, &still);
+		for (size_t i = 0; i < f->n; i++) {
+			struct xfer *x = &f->x[i];
+
+			if (x->need_worker && spawn(f, x, err) < 0)
+				return -1;
+		}
 		for (size_t i = 0; i < f->n; i++) {
 			struct xfer *x = &f->x[i];
 
@@ -641,18 +642,21 @@ static int loop(struct fetch *f, struct skiff_error **err)
 				w[nw] = (struct curl_waitfd){ .fd = x->resultfd, .events = CURL_WAIT_POLLIN };
 				wx[nw++] = x;
 			}
-			if (x->pend_len > 0 && x->wfd >= 0) {
-				w[nw] = (struct curl_waitfd){ .fd = x->wfd, .events = CURL_WAIT_POLLOUT };
-				wx[nw++] = x;
-			}
 			if (x->state == X_WAIT_RETRY || x->state == X_WAIT_LOCK) {
 				int64_t left = ((int64_t)x->retry_at - (int64_t)now_ns()) / 1000000;
 
 				if (left < timeout)
 					timeout = left > 0 ? (long)left : 0;
 			}
+			if (x->state == X_RUN && x->h) {
+				int64_t left = ((int64_t)(x->last_data + f->stall_ns) -
+						(int64_t)now_ns()) / 1000000 + 1;
+
+				if (left < timeout)
+					timeout = left > 0 ? (long)left : 0;
+			}
 			/* Work that needs no event: do it at once. */
-			if ((x->state == X_FEED && x->pend_len == 0) || x->state == X_CLOSE ||
+			if (x->state == X_CLOSE || x->need_worker ||
 			    (x->state == X_WAIT_RETRY && x->h == NULL && timeout > 0 &&
 			     now_ns() >= x->retry_at))
 				timeout = 0;
@@ -679,15 +683,17 @@ int fetch_layers(struct image_store *s, struct registry *r, const struct manifes
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	int rc;
 
-	f.multi = curl_multi_init();
-	if (f.multi == NULL)
-		abort();
+	/* The registry's: the connection that brought the manifest and the
+	 * CAs libcurl parsed for it serve the layers too. */
+	f.multi = registry_multi(r);
+	f.stall_ns = (uint64_t)registry_stall_timeout(r) * 1000000000ull;
 	f.x = xzalloc(f.n * sizeof(*f.x));
 	for (size_t i = 0; i < f.n; i++) {
-		f.x[i] = (struct xfer){ .f = &f, .layer = i, .d = &m->layers[i], .wfd = -1,
-					.resultfd = -1, .lockfd = -1, .partfd = -1 };
+		f.x[i] = (struct xfer){ .f = &f, .layer = i, .d = &m->layers[i], .notifyfd = -1,
+					.resultfd = -1, .lockfd = -1, .partfd = -1,
+					.job = { .fd = -1, .notify_fd = -1 } };
 	}
-	/* A worker that fails closes its pipe: EPIPE, not a signal. */
+	/* A worker that fails closes its notify pipe: EPIPE, not a signal. */
 	sigaction(SIGPIPE, &ign, &old);
 	rc = loop(&f, err);
 	for (size_t i = 0; i < f.n; i++) {
@@ -698,14 +704,16 @@ int fetch_layers(struct image_store *s, struct registry *r, const struct manifes
 		drop_handle(&f, x);
 		/* An empty partial helps no one. */
 		release(&f, x, x->partfd >= 0 && (x->have == 0 || rc == 0));
+		if (x->notifyfd >= 0)
+			close(x->notifyfd);
+		if (x->job.notify_fd >= 0)
+			close(x->job.notify_fd);
 		free(x->partial);
-		free(x->pend);
 		free(x->retry_after);
 		free(x->content_range);
 		free((char *)x->job.what);
 	}
 	sigaction(SIGPIPE, &old, NULL);
 	free(f.x);
-	curl_multi_cleanup(f.multi);
 	return rc;
 }

@@ -68,6 +68,11 @@ struct image_store {
 	struct sys_id_map uid_map[2], gid_map[2];
 	size_t n_map;
 	bool notice_given;
+	/* STORE_OWNERS_RANGE: the user namespace the workers join, mapped
+	 * once; ns_pid is the process that makes it until userns_fd is open. */
+	int userns_fd;
+	pid_t ns_pid;
+	int ns_resultfd;
 };
 
 /* Dirs of the store, relative to its dirfd. */
@@ -104,6 +109,10 @@ int store_tag_remove(struct image_store *s, const char *name, struct skiff_error
 char **store_dir_names(struct image_store *s, const char *dir);
 char **store_tag_list(struct image_store *s);
 
+/* Starts making the workers' user namespace in the background (a no-op
+ * when the store needs none, or has it): the id mapping runs two setuid
+ * helpers, which can overlap with the network. */
+void store_owner_prepare(struct image_store *s);
 /* Runs fn in a child process with the store's owner mapping (inside a user
  * namespace in the range mode), so that what it writes and removes has the
  * right owners; its error comes back to the caller.  out/out_len: a small
@@ -132,6 +141,12 @@ int store_image_layers(struct image_store *s, const char *image, char **name,
 struct layer_job {
 	/* in */
 	int fd;                          /* the blob, positioned at its start */
+	/* A blob still arriving (image/fetch.c): fd is the file it is written
+	 * to, read with pread; at its end, the worker waits on notify_fd,
+	 * where the fetch writes a byte when there is more and which it
+	 * closes when the transfer ended. */
+	bool growing;
+	int notify_fd;
 	const char *digest;              /* expected digest of the blob, or NULL */
 	uint64_t size;                   /* expected size, or 0 when unknown */
 	const char *diff_id;             /* expected digest of the tar */
@@ -215,6 +230,7 @@ struct registry_settings {
 	int insecure;                    /* -1 unset, 0, 1 */
 	char *ca_dir;
 	char **mirrors;                  /* NULL or NULL-terminated */
+	long stall_timeout;              /* seconds; 0 unset */
 };
 
 /* /etc/skiff/config.json, then the user's (caller frees with strv_free). */
@@ -263,6 +279,9 @@ int auth_file_update(const char *file, const char *host, const char *auth, bool 
 
 #define REGISTRY_MAX_RETRIES 4
 #define REGISTRY_RETRY_AFTER_MAX 10
+/* Seconds without a byte after which a transfer counts as cut (and is
+ * retried, resuming a blob): registries."HOST".stall_timeout overrides. */
+#define REGISTRY_STALL_TIMEOUT 20
 
 struct registry_options {
 	const char *authfile;            /* --authfile */
@@ -304,7 +323,11 @@ int registry_get(struct registry *r, const char *kind, const char *ref,
 		 const char *accept, size_t max, char **body, size_t *len,
 		 char **content_type, struct skiff_error **err);
 
-/* For the parallel blob fetch (image/fetch.c). */
+/* For the parallel blob fetch (image/fetch.c): the registry's multi
+ * handle, which its transfers share (connections, CA cache). */
+void *registry_multi(struct registry *r);
+/* Seconds a transfer may receive nothing before it counts as cut. */
+long registry_stall_timeout(const struct registry *r);
 void *registry_easy(struct registry *r, const char *kind, const char *ref,
 		    void **headers, struct skiff_error **err);
 /* After a 401 of a blob: a new token (once per call of the caller). */

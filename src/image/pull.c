@@ -88,9 +88,12 @@ static int open_blob(struct source *src, const char *digest, struct skiff_error 
 	return source_open(src, path, err);
 }
 
-/* Reads a JSON blob: bounded before reading, then size and digest checked. */
-static int read_blob(struct source *src, const struct descriptor *d, size_t max,
-		     const char *what, char **data, size_t *len, struct skiff_error **err)
+/* Reads a JSON blob: bounded before reading, then size and digest checked.
+ * One the store has already (verified again as it is read) is not asked
+ * of the source. */
+static int read_blob(struct image_store *s, struct source *src, const struct descriptor *d,
+		     size_t max, const char *what, char **data, size_t *len,
+		     struct skiff_error **err)
 {
 	_cleanup_free_ char *buf = NULL, *actual = NULL;
 	_cleanup_close_ int fd = -1;
@@ -98,6 +101,19 @@ static int read_blob(struct source *src, const struct descriptor *d, size_t max,
 	char pbuf[32];
 	size_t n;
 
+	if (d->size <= max && store_has_blob(s, d->digest)) {
+		struct skiff_error *e = NULL;
+
+		if (store_read_blob(s, d->digest, max, &buf, &n, &e) == 0 && n == d->size) {
+			*data = steal_pointer(&buf);
+			*len = n;
+			return 0;
+		}
+		log_debug("%s %s: the store's copy is unusable (%s); reading it again", what,
+			  d->digest, e ? e->msg : "another size");
+		skiff_error_free(e);
+		free(steal_pointer(&buf));
+	}
 	if (src->reg)
 		return registry_read_blob(src->reg, d, max, what, data, len, err);
 	if (d->size > max)
@@ -656,6 +672,8 @@ int image_pull(struct image_store *s, const char *source_text,
 		ro.tls_verify = o->tls_verify == IMAGE_TLS_VERIFY ? 1
 				: o->tls_verify == IMAGE_TLS_NO_VERIFY ? 0 : -1;
 	}
+	/* The workers' namespace is mapped while the source is read. */
+	store_owner_prepare(s);
 	if (open_source(s, &src, err) < 0)
 		goto out;
 
@@ -682,7 +700,7 @@ int image_pull(struct image_store *s, const char *source_text,
 
 			/* A registry's first manifest came by tag, not by descriptor. */
 			if ((mdata == NULL &&
-			     read_blob(&src, &d, IMAGE_MANIFEST_MAX, "manifest", &mdata, &mlen, err) < 0) ||
+			     read_blob(s, &src, &d, IMAGE_MANIFEST_MAX, "manifest", &mdata, &mlen, err) < 0) ||
 			    manifest_kind(mdata, mlen, what, &kind, err) < 0)
 				goto out;
 			if (kind == MANIFEST_IMAGE)
@@ -711,7 +729,7 @@ int image_pull(struct image_store *s, const char *source_text,
 
 		if (manifest_parse(mdata, mlen, what, &m, err) < 0)
 			goto out;
-		if (read_blob(&src, &m.config, IMAGE_CONFIG_MAX, "config", &cdata, &clen, err) < 0)
+		if (read_blob(s, &src, &m.config, IMAGE_CONFIG_MAX, "config", &cdata, &clen, err) < 0)
 			goto out;
 		cwhat = xasprintf("the config %s", m.config.digest);
 		if (config_parse(cdata, clen, cwhat, &c, err) < 0)

@@ -5,7 +5,8 @@
  * and Podman lay it out).
  *
  *   {"registries": {"HOST[:PORT]": {"insecure": BOOL, "ca_dir": "DIR",
- *                                   "mirrors": ["HOST[:PORT]", ...]}}}
+ *                                   "mirrors": ["HOST[:PORT]", ...],
+ *                                   "stall_timeout": SECONDS}}}
  *
  * A registry on the loopback is insecure unless a file says
  * "insecure": false: a registry started for a test or a build on this
@@ -95,6 +96,14 @@ static int settings_merge_file(const char *file, const char *host,
 			return settings_error(err, file, k, "a directory path");
 		free(st->ca_dir);
 		st->ca_dir = xstrdup(json_string_value(v));
+	}
+	if ((v = json_object_get(e, "stall_timeout")) != NULL) {
+		_cleanup_free_ char *k = xasprintf("registries.\"%s\".stall_timeout", host);
+
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 3600)
+			return settings_error(err, file, k, "a number of seconds from 1 to 3600");
+		st->stall_timeout = (long)json_integer_value(v);
 	}
 	if ((v = json_object_get(e, "mirrors")) != NULL) {
 		_cleanup_free_ char *k = xasprintf("registries.\"%s\".mirrors", host);

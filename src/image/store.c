@@ -153,6 +153,7 @@ int image_store_open(const char *dir, struct image_store **out,
 		return -1;
 	s = xzalloc(sizeof(*s));
 	s->lockfd = -1;
+	s->userns_fd = s->ns_resultfd = -1;
 	s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
 		skiff_error_set(err, errno, "image.store.open", "cannot open the store %s", path);
@@ -179,10 +180,27 @@ int image_store_open(const char *dir, struct image_store **out,
 	return 0;
 }
 
+static int recv_result(int fd, int *rc, void *out, size_t out_len, struct skiff_error **err);
+
 void image_store_close(struct image_store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->ns_pid > 0) {
+		int rc;
+
+		/* Not while its mappers run: newuidmap would complain on stderr
+		 * of a target gone. */
+		recv_result(s->ns_resultfd, &rc, NULL, 0, NULL);
+		s->ns_resultfd = -1;
+		kill(s->ns_pid, SIGKILL);
+		while (waitpid(s->ns_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (s->ns_resultfd >= 0)
+		close(s->ns_resultfd);
+	if (s->userns_fd >= 0)
+		close(s->userns_fd);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
@@ -487,20 +505,212 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* Reads what send_result wrote; closes fd.  0 when the answer is complete,
+ * then *rc, out, and for rc < 0 the error in *err. */
+static int recv_result(int fd, int *rc, void *out, size_t out_len, struct skiff_error **err)
+{
+	_cleanup_close_ int cfd = fd;
+	_cleanup_free_ char *id = NULL, *msg = NULL;
+	uint32_t lens[3];
+	int errnum = 0;
+	bool complete;
+
+	*rc = -1;
+	complete = read_full(fd, rc, sizeof(*rc)) == sizeof(*rc) &&
+		   read_full(fd, out, out_len) == (ssize_t)out_len &&
+		   read_full(fd, &errnum, sizeof(errnum)) == sizeof(errnum) &&
+		   read_full(fd, lens, sizeof(lens)) == sizeof(lens);
+	if (complete && *rc < 0 && lens[0] < 4096 && lens[1] < (1u << 20)) {
+		id = xzalloc(lens[0] + 1);
+		msg = xzalloc(lens[1] + 1);
+		complete = read_full(fd, id, lens[0]) == (ssize_t)lens[0] &&
+			   read_full(fd, msg, lens[1]) == (ssize_t)lens[1];
+	}
+	if (!complete)
+		return -1;
+	if (*rc < 0)
+		skiff_error_set(err, errnum, id && *id ? id : "image.unpack", "%s",
+				msg ? msg : "unknown error");
+	return 0;
+}
+
+/* A mapper: a child, still outside the namespace (newuidmap must run
+ * there), that writes the uid map (uid) or the gid map of the process
+ * self once that has unshared, and sends the result on *resultfd. */
+static pid_t fork_mapper(struct image_store *s, pid_t self, int go, bool uid, int *resultfd)
+{
+	int res[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(res, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(res[0]);
+		close(res[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct skiff_error *e = NULL;
+		int rc;
+
+		close(res[0]);
+		prctl_pdeathsig();
+		/* EOF: the unshare failed (or self died); nothing to map. */
+		if (getppid() != self || read_full(go, &c, 1) != 1)
+			_exit(0);
+		rc = uid ? sys_write_id_maps(self, s->uid_map, s->n_map, NULL, 0, &e)
+			 : sys_write_id_maps(self, NULL, 0, s->gid_map, s->n_map, &e);
+		send_result(res[1], rc, NULL, 0, e);
+		skiff_error_free(e);
+		_exit(0);
+	}
+	close(res[1]);
+	*resultfd = res[0];
+	return pid;
+}
+
+/* A new user namespace for this process, mapped by two helper processes
+ * (uid and gid maps at the same time), as its root. */
+static int enter_owner_userns(struct image_store *s, struct skiff_error **err)
+{
+	pid_t self = getpid(), m[2] = { -1, -1 };
+	int go[2], res[2] = { -1, -1 }, rc = 0;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
+	for (int i = 0; i < 2; i++) {
+		m[i] = fork_mapper(s, self, go[0], i == 0, &res[i]);
+		if (m[i] < 0) {
+			rc = skiff_error_set(err, errno, "image.unpack.process",
+					     "cannot start the id mapping");
+			break;
+		}
+	}
+	close(go[0]);
+	if (rc == 0 && unshare(CLONE_NEWUSER) < 0)
+		rc = skiff_error_set(err, errno, "image.unpack.userns",
+				     "cannot create a user namespace to unpack layers with "
+				     "their owners: enable unprivileged user namespaces");
+	if (rc == 0)
+		write_all(go[1], "gu", 2);
+	close(go[1]);
+	for (int i = 0; i < 2; i++) {
+		if (m[i] < 0)
+			continue;
+		/* Closes res[i] and reaps the mapper; the first error counts. */
+		if (rc == 0)
+			rc = store_owner_finish(m[i], res[i], NULL, 0, err);
+		else
+			store_owner_finish(m[i], res[i], NULL, 0, NULL);
+	}
+	if (rc < 0)
+		return -1;
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return skiff_error_set(err, errno, "image.unpack.userns",
+				       "cannot become root in the unpack namespace");
+	return 0;
+}
+
+/* The user namespace of the workers: one per store handle, mapped once
+ * (newuidmap and newgidmap are setuid programs, an exec each; a mapping
+ * per worker cost six of them for three layers) by a process that makes
+ * it and is held until the parent has an fd of it.  Each worker joins it
+ * with setns, which the parent's user may: it owns the namespace. */
+void store_owner_prepare(struct image_store *s)
+{
+	int res[2];
+	pid_t pid;
+
+	if (s->owners != STORE_OWNERS_RANGE || s->userns_fd >= 0 || s->ns_pid > 0)
+		return;
+	if (pipe2(res, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(res[0]);
+		close(res[1]);
+		return;
+	}
+	if (pid == 0) {
+		struct skiff_error *e = NULL;
+		int rc;
+
+		close(res[0]);
+		prctl_pdeathsig();
+		rc = enter_owner_userns(s, &e);
+		send_result(res[1], rc, NULL, 0, e);
+		close(res[1]);
+		skiff_error_free(e);
+		/* Until the parent has opened the namespace and kills it. */
+		for (;;)
+			pause();
+	}
+	close(res[1]);
+	s->ns_pid = pid;
+	s->ns_resultfd = res[0];
+}
+
+/* In the parent, before a worker starts: the namespace, made now if
+ * store_owner_prepare did not start it earlier. */
+static int owner_userns_ready(struct image_store *s, struct skiff_error **err)
+{
+	int rc = -1;
+	char path[64];
+
+	if (s->userns_fd >= 0)
+		return 0;
+	store_owner_prepare(s);
+	if (s->ns_pid <= 0)
+		return skiff_error_set(err, errno, "image.unpack.process",
+				       "cannot start the process that makes the unpack namespace");
+	if (recv_result(s->ns_resultfd, &rc, NULL, 0, err) < 0)
+		skiff_error_set(err, 0, "image.unpack.process",
+				"the process that makes the unpack namespace died");
+	s->ns_resultfd = -1;
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->ns_pid);
+		s->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->userns_fd < 0)
+			rc = skiff_error_set(err, errno, "image.unpack.userns",
+					     "cannot open the unpack namespace %s", path);
+	}
+	kill(s->ns_pid, SIGKILL);
+	while (waitpid(s->ns_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	s->ns_pid = 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/* In the worker: into the namespace, as its root. */
+static int join_owner_userns(struct image_store *s, struct skiff_error **err)
+{
+	if (setns(s->userns_fd, CLONE_NEWUSER) < 0)
+		return skiff_error_set(err, errno, "image.unpack.userns",
+				       "cannot join the unpack namespace");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return skiff_error_set(err, errno, "image.unpack.userns",
+				       "cannot become root in the unpack namespace");
+	return 0;
+}
+
 pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
 			size_t out_len, int *resultfd, struct skiff_error **err)
 {
-	int result[2], sync_to_parent[2] = { -1, -1 }, sync_to_child[2] = { -1, -1 };
-	bool userns = s->owners == STORE_OWNERS_RANGE;
+	int result[2];
 	pid_t pid;
-	char c = 0;
 
-	if (pipe2(result, O_CLOEXEC) < 0 ||
-	    (userns && (pipe2(sync_to_parent, O_CLOEXEC) < 0 || pipe2(sync_to_child, O_CLOEXEC) < 0)))
+	if (s->owners == STORE_OWNERS_RANGE && owner_userns_ready(s, err) < 0)
+		return -1;
+	if (pipe2(result, O_CLOEXEC) < 0)
 		return skiff_error_set(err, errno, "image.unpack.process", "cannot make a pipe");
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(result[0]);
+		close(result[1]);
 		return skiff_error_set(err, errno, "image.unpack.process", "cannot fork");
+	}
 	if (pid == 0) {
 		struct skiff_error *e = NULL;
 		void *out = xzalloc(out_len);
@@ -509,22 +719,8 @@ pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
 		close(result[0]);
 		/* Die with the parent: a killed pull must not leave a worker. */
 		prctl_pdeathsig();
-		if (userns) {
-			close(sync_to_parent[0]);
-			close(sync_to_child[1]);
-			if (unshare(CLONE_NEWUSER) < 0) {
-				rc = skiff_error_set(&e, errno, "image.unpack.userns",
-						     "cannot create a user namespace to unpack layers with "
-						     "their owners: enable unprivileged user namespaces");
-			}
-			write_all(sync_to_parent[1], "u", 1);
-			if (rc == 0 && read_full(sync_to_child[0], &c, 1) != 1)
-				rc = skiff_error_set(&e, 0, "image.unpack.userns",
-						     "the id mapping of the unpack namespace failed");
-			if (rc == 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-				rc = skiff_error_set(&e, errno, "image.unpack.userns",
-						     "cannot become root in the unpack namespace");
-		}
+		if (s->owners == STORE_OWNERS_RANGE)
+			rc = join_owner_userns(s, &e);
 		umask(022);
 		if (rc == 0)
 			rc = fn(s, arg, out, &e);
@@ -534,26 +730,6 @@ pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
 		_exit(0);
 	}
 	close(result[1]);
-	if (userns) {
-		int rc;
-
-		close(sync_to_parent[1]);
-		close(sync_to_child[0]);
-		rc = read_full(sync_to_parent[0], &c, 1) == 1 ? 0 : -1;
-		if (rc == 0)
-			rc = sys_write_id_maps(pid, s->uid_map, s->n_map, s->gid_map, s->n_map, err);
-		if (rc == 0)
-			write_all(sync_to_child[1], "g", 1);
-		close(sync_to_parent[0]);
-		close(sync_to_child[1]);
-		if (rc < 0) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			close(result[0]);
-			return -1;
-		}
-	}
 	*resultfd = result[0];
 	return pid;
 }
@@ -561,32 +737,16 @@ pid_t store_owner_start(struct image_store *s, store_owner_fn fn, void *arg,
 int store_owner_finish(pid_t pid, int resultfd, void *out, size_t out_len,
 		       struct skiff_error **err)
 {
-	_cleanup_close_ int fd = resultfd;
-	_cleanup_free_ char *id = NULL, *msg = NULL;
-	uint32_t lens[3];
-	int rc = -1, errnum = 0, status = 0;
-	bool complete;
+	int rc = -1, status = 0;
+	bool complete = recv_result(resultfd, &rc, out, out_len, err) == 0;
 
-	complete = read_full(fd, &rc, sizeof(rc)) == sizeof(rc) &&
-		   read_full(fd, out, out_len) == (ssize_t)out_len &&
-		   read_full(fd, &errnum, sizeof(errnum)) == sizeof(errnum) &&
-		   read_full(fd, lens, sizeof(lens)) == sizeof(lens);
-	if (complete && rc < 0 && lens[0] < 4096 && lens[1] < (1u << 20)) {
-		id = xzalloc(lens[0] + 1);
-		msg = xzalloc(lens[1] + 1);
-		complete = read_full(fd, id, lens[0]) == (ssize_t)lens[0] &&
-			   read_full(fd, msg, lens[1]) == (ssize_t)lens[1];
-	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			break;
 	if (!complete)
 		return skiff_error_set(err, 0, "image.unpack.process",
 				       "a worker process died (status 0x%x) before it finished", status);
-	if (rc < 0)
-		return skiff_error_set(err, errnum, id && *id ? id : "image.unpack", "%s",
-				       msg ? msg : "unknown error");
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,

@@ -78,12 +78,45 @@ static int layer_error(struct unpack *u, int errnum, const char *id, const char 
 
 /* ---- the two readers ---------------------------------------------------------- */
 
+/* The next bytes of the blob.  A growing blob is read where the last read
+ * ended; at its current end, this waits for the fetch's next byte on
+ * notify_fd, and when the fetch closed that, what the file has is all. */
+static ssize_t blob_read(struct unpack *u, void *buf, size_t len)
+{
+	struct layer_job *j = u->job;
+
+	for (;;) {
+		ssize_t r, n;
+		char t[512];
+
+		if (!j->growing)
+			r = read(j->fd, buf, len);
+		else if (j->size != 0 && u->csize >= j->size)
+			r = 0;                   /* all there: no wait for the close */
+		else
+			r = pread(j->fd, buf, len, (off_t)u->csize);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0 || !j->growing || j->notify_fd < 0 ||
+		    (j->size != 0 && u->csize >= j->size))
+			return r;
+		n = read(j->notify_fd, t, sizeof(t));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The transfer ended: one more read takes what came last. */
+			close(j->notify_fd);
+			j->notify_fd = -1;
+		}
+	}
+}
+
 static ssize_t raw_read(struct archive *a, void *data, const void **buf)
 {
 	struct unpack *u = data;
 
 	for (;;) {
-		ssize_t r = read(u->job->fd, u->cbuf, sizeof(u->cbuf));
+		ssize_t r = blob_read(u, u->cbuf, sizeof(u->cbuf));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -706,7 +739,7 @@ static void blame_the_blob(struct unpack *u)
 	_cleanup_free_ char *cd = NULL;
 
 	for (;;) {
-		ssize_t r = read(u->job->fd, u->cbuf, sizeof(u->cbuf));
+		ssize_t r = blob_read(u, u->cbuf, sizeof(u->cbuf));
 
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -79,6 +79,7 @@ fi
 # The busybox manifest's and layer's digests (skopeo keeps the bytes).
 BB_MANIFEST=$(jq -r '.manifests[0].digest' "$SKIFF_IMAGE/index.json")
 BB_LAYER=$(jq -r '.layers[0].digest' "$SKIFF_IMAGE/blobs/sha256/${BB_MANIFEST#sha256:}")
+BB_CONFIG=$(jq -r '.config.digest' "$SKIFF_IMAGE/blobs/sha256/${BB_MANIFEST#sha256:}")
 MULTI_MANIFEST=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "multi") | .digest' "$TI/index.json")
 MULTI_LAYERS=$(jq -r '.layers[].digest' "$TI/blobs/sha256/${MULTI_MANIFEST#sha256:}")
 ERROR_LINE='^skiff: .+ \[[a-z0-9_]+(\.[a-z0-9_]+)+\]$'
@@ -455,7 +456,7 @@ check_token_refresh() {
 
 # ---- faults through the proxy ---------------------------------------------------------------
 check_faults() {
-    local S before n log
+    local S before n log t
     S=$(fresh faults)
     fx_rules px '{"rules": [{"path": "/manifests/", "method": "GET", "action": "status", "code": 503, "times": 2}]}'
     skcap pull --store "$S" -q "$X/busybox:latest"
@@ -508,6 +509,25 @@ check_faults() {
     skcap images --store "$S" --format json
     is "$(jq -r 'length' <<<"$out")" 0 "no image is tagged"
 
+    # Asked by digest, an answer whose Docker-Content-Digest names another
+    # digest is refused, even with the right body.
+    S=$(fresh content-digest)
+    before=$(snapshot "$S")
+    fx_rules px "{\"rules\": [{\"path\": \"/manifests/sha256:\", \"method\": \"GET\", \"action\": \"headers\", \"headers\": {\"Docker-Content-Digest\": \"sha256:$(printf '0%.0s' {1..64})\"}}]}"
+    skcap pull --store "$S" "$X/busybox@$BB_MANIFEST"
+    expect_error image.registry.digest_mismatch "a Docker-Content-Digest header that names another digest"
+    like "$err" "$BB_MANIFEST" "the message names the manifest asked for"
+    is "$(snapshot "$S")" "$before" "the store is unchanged"
+    fx_rules px '{"rules": [{"path": "/manifests/sha256:", "method": "GET", "action": "headers", "headers": {"X-Unrelated": "1"}}]}'
+    skcap pull --store "$S" -q "$X/busybox@$BB_MANIFEST"
+    is "$status" 0 "the same pull by digest with the registry's own header succeeds"
+
+    # A config the store has is not asked for again.
+    fx_rules px '{"rules": []}'
+    skcap pull --store "$S" -q "$X/busybox:latest"
+    is "$status" 0 "a pull of an image the store has (by digest) succeeds"
+    is "$(proxy_count GET "/blobs/$BB_CONFIG")" 0 "the config in the store is not fetched again"
+
     S=$(fresh huge)
     before=$(snapshot "$S")
     fx_rules px '{"rules": [{"path": "/manifests/", "method": "GET", "action": "huge", "size": 6291456}]}'
@@ -540,6 +560,25 @@ check_faults() {
         '^bytes=[1-9][0-9]*-$' "it resumes the partial layer with a Range request"
     skcap verify --store "$S"
     is "$status" 0 "the store verifies"
+
+    # With "stall_timeout": 2, a stalled transfer counts as cut after 2 s
+    # and continues with a Range request in the same pull.
+    S=$(fresh stall-timeout)
+    settings "{\"registries\": {\"$X\": {\"stall_timeout\": 2}}}"
+    fx_rules px "{\"rules\": [{\"path\": \"$BB_LAYER\", \"method\": \"GET\", \"action\": \"stall\", \"after\": 200000, \"seconds\": 60, \"times\": 1}]}"
+    t=$SECONDS
+    SKIFF_TEST_TIMEOUT=40 skcap pull --store "$S" -q "$X/busybox:latest"
+    is "$status" 0 "a transfer stalled after 200000 bytes: the pull succeeds"
+    ok "it notices the stall after the stall_timeout, not 60 s (took $((SECONDS - t)) s)" test $((SECONDS - t)) -lt 20
+    is "$(jq -r --arg p "$BB_LAYER" 'select(.method == "GET" and (.path | endswith($p))) | .range // "none"' "${FX_DIR[px]}/requests.log" | tr '\n' ' ')" \
+        "none bytes=200000- " "the transfer goes on with Range: bytes=200000-"
+    skcap verify --store "$S"
+    is "$status" 0 "the store verifies"
+    settings "{\"registries\": {\"$X\": {\"stall_timeout\": 0}}}"
+    skcap pull --store "$S" -q "$X/busybox:latest"
+    expect_error image.settings.invalid "a stall_timeout of 0"
+    like "$err" 'stall_timeout' "the message names the key"
+    settings
 }
 
 # ---- resilience ------------------------------------------------------------------------------

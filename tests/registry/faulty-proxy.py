@@ -35,6 +35,8 @@ The first matching rule applies.  ACTION is one of:
               6 MiB) of the requested media type
     hang      read the request and never answer (for up to {seconds})
     rate      forward, sending the body at {bytes_per_second}
+    headers   forward, with the answer's headers of the names in {headers}
+              (a dict) replaced by these values
 
 Each request appends one JSON line to DIR/requests.log: the method, path,
 Range header, the action applied, the status sent and the body bytes sent.
@@ -182,6 +184,10 @@ def make_handler(upstream, rules, log_path, stop):
                 self.end_headers()
                 self.entry(action, status, 0)
                 return
+            if action == "headers":
+                names = {k.lower() for k in rule.get("headers", {})}
+                headers = [(k, v) for k, v in headers if k.lower() not in names] + \
+                    list(rule.get("headers", {}).items())
             if action == "corrupt" and data:
                 off = min(int(rule.get("offset", 0)), len(data) - 1)
                 data = data[:off] + bytes([data[off] ^ 0xFF]) + data[off + 1:]
