@@ -14,7 +14,14 @@
 #include <skiff/error.h>
 
 enum job_pull { JOB_PULL_MISSING, JOB_PULL_ALWAYS, JOB_PULL_NEVER };
-enum job_network { JOB_NETWORK_NONE, JOB_NETWORK_HOST };
+enum job_network {
+	JOB_NETWORK_NONE, JOB_NETWORK_HOST,
+	/* networking: user-mode helpers and joined namespaces (job/net.c) */
+	JOB_NETWORK_PASTA,            /* pasta (Debian passt) */
+	JOB_NETWORK_SLIRP4NETNS,      /* slirp4netns */
+	JOB_NETWORK_PRIVATE,          /* pasta if installed, else slirp4netns */
+	JOB_NETWORK_NS,               /* ns:PATH, an existing network namespace */
+};
 
 /* Lists are NULL-terminated string vectors (NULL: empty). */
 struct job_options {
@@ -61,6 +68,12 @@ struct job_options {
 	bool stream;                  /* and copy them live to skiff's own */
 	size_t capture_limit;         /* bytes kept of each stream */
 	const char *log_file;         /* both streams appended there */
+
+	/* networking (job/net.c) */
+	const char *network_ns;       /* --network ns:PATH */
+	char **publish;               /* -p [HOST_IP:]HOST_PORT:CTR_PORT[/tcp|udp] */
+	char **add_hosts;             /* --add-host NAME:IP */
+	char **dns;                   /* --dns IP */
 };
 
 struct job_result {
@@ -83,6 +96,9 @@ struct job_result {
  * whatever its exit status; r tells how it ended. */
 int job_run(const struct job_options *o, struct job_result *r, struct skiff_error **err);
 void job_result_clear(struct job_result *r);
+/* --network MODE: none, host, pasta, slirp4netns, private or ns:PATH into
+ * o->network (and o->network_ns).  "job.network.invalid". */
+int job_network_parse(const char *arg, struct job_options *o, struct skiff_error **err);
 /* The --json document: the result, and the error when e is not NULL.
  * Text the caller frees. */
 char *job_result_json(const struct job_result *r, const struct skiff_error *e);

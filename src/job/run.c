@@ -263,6 +263,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	struct runtime_ctx ctx = { 0 };
 	struct create_opts co = { 0 };
 	struct stdio_swap sw = { { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct job_net net = JOB_NET_INIT;      /* networking */
 	bool named = false, created = false;
 	int stop_signal = SIGTERM, rc = -1;
 	pid_t pid;
@@ -284,6 +285,8 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 	if (runtime_state_root(o->state_root, &state_root, err) < 0)
 		goto out;
 	ctx = (struct runtime_ctx){ .state_root = state_root, .rootless = in.rootless };
+	if (job_net_prepare(o, in.rootless, &net, err) < 0)
+		goto out;
 
 	if (claim_name(image_store_dirfd(s), r->name, r->container_id, err) < 0)
 		goto out;
@@ -302,11 +305,12 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 			goto out;
 	}
 	hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
-	if (job_write_files(cdirfd, o, hostname, &secret_env, err) < 0)
+	if (job_write_files(cdirfd, o, &net, hostname, &secret_env, err) < 0)
 		goto out;
 	in.dir = dir;
 	in.hostname = hostname;
 	in.secret_env = secret_env;
+	in.join_userns = net.userns_path;      /* networking */
 	if (job_build_spec(&in, &spec, &stop_signal, err) < 0)
 		goto out;
 	spec->root_overlay = overlay_of(&layers, dir, o, in.owners != IMAGE_OWNERS_ROOT);
@@ -330,6 +334,8 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
 		goto out;
 	}
+	if (job_net_start(&net, pid, cdirfd, err) < 0)
+		goto out;
 	/* The container's namespaces, held open for the copies: the mount
 	 * namespace (and its overlay) outlives the job while an fd names it. */
 	if (o->copy_in != NULL || o->copy_out != NULL) {
@@ -355,6 +361,7 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 		goto out;
 	rc = 0;
 out:
+	job_net_stop(&net);
 	for (int i = 0; i < 2; i++) {
 		if (sw.out[i] >= 0)
 			close(sw.out[i]);
