@@ -80,7 +80,14 @@ int job_monitor(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		const struct job_options *o, int stop_signal, int out_fd, int err_fd,
 		struct job_result *r, struct skiff_error **err);
 
-/* ---- net.c: networking (--network, -p, --add-host, --dns) ---------------- */
+/* ---- net.c, net_helper.c: networking (--network, -p, --add-host, --dns) -- */
+
+/* pasta answers DNS there in the job's namespace, forwarded to the host's
+ * first name server (as Podman 5 does). */
+#define JOB_NET_PASTA_DNS "169.254.1.1"
+const char *job_network_name(enum job_network m);
+/* pasta and slirp4netns: a helper gives the job its link. */
+bool job_network_user_mode(enum job_network m);
 
 struct job_port {
 	bool udp;
