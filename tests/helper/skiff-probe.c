@@ -62,7 +62,9 @@ static int usage(void)
             "                      \"echo:\" and the datagram, print it, exit (30 s at most)\n"
             "  udp-send IPV4 PORT MSG\n"
             "                      send MSG to IPV4:PORT over UDP every 0.5 s until an answer\n"
-            "                      comes (10 s at most); print the answer\n",
+            "                      comes (10 s at most); print the answer\n"
+            "  tcp-sink PORT       listen on PORT (every IPv4 address), print \"ready\", take one\n"
+            "                      connection, read it to its end, print the bytes read\n",
             prog);
     return 2;
 }
@@ -470,6 +472,38 @@ static int cmd_udp_send(const char *addr, const char *port, const char *msg)
     return fail("no answer from", addr);
 }
 
+/* tcp-sink: the receiving end of tests/bench/net.sh, reading in 1 MiB
+ * chunks so that the reader is not what is measured. */
+static int cmd_tcp_sink(const char *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    static char buf[1 << 20];
+    unsigned long long total = 0;
+    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0), c;
+    ssize_t n;
+
+    if (s < 0)
+        return fail("socket", port);
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0)
+        return fail("bind", port);
+    printf("ready\n");
+    fflush(stdout);
+    c = accept(s, NULL, NULL);
+    if (c < 0)
+        return fail("accept", port);
+    while ((n = read(c, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail("read", port);
+        total += (unsigned long long)n;
+    }
+    close(c);
+    printf("%llu\n", total);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -486,6 +520,8 @@ int main(int argc, char **argv)
         return cmd_seccomp_agent(argv[2], argv[3]);
     if (strcmp(cmd, "hook") == 0 && argc >= 4 && argc <= 6)
         return cmd_hook(argc, argv);
+    if (strcmp(cmd, "tcp-sink") == 0 && argc == 3)
+        return cmd_tcp_sink(argv[2]);
     if (strcmp(cmd, "udp-echo") == 0 && argc == 3)
         return cmd_udp_echo(argv[2]);
     if (strcmp(cmd, "udp-send") == 0 && argc == 5)
