@@ -289,6 +289,16 @@ check_missing_helper() {
     capture "${SKP[@]}" env PATH="$bin" "$SKIFF" run --store "$S" --root "$STATE_ROOT" -q --network private "$BB" true
     like "$status:$err" '^125:.*neither is in PATH: install the Debian package passt.*\[job\.network\.helper_missing\]$' \
         "--network private with neither: names the package"
+    # A helper that fails: its last line of output is in the error.
+    printf '#!/bin/sh\necho "fake pasta: no tap device here" >&2\nexit 1\n' >"$bin/pasta"
+    chmod 0755 "$bin/pasta"
+    capture "${SKP[@]}" env PATH="$bin" "$SKIFF" run --store "$S" --root "$STATE_ROOT" -q \
+        -e "SKIFF_TEST_TOKEN=$TOKEN" --network pasta "$BB" echo started
+    like "$status:$err" '^125:.*--network pasta: .*/pasta exited while setting up: "fake pasta: no tap device here".*\[job\.network\.helper_failed\]$' \
+        "a helper that fails is a clear error with its last line of output"
+    is "$out" "" "... and the job does not start"
+    is "$(ls -A "$S/containers" | grep -v '^names$')" "" "... and its container is removed"
+    rm -f "$bin/pasta"
     if command -v slirp4netns >/dev/null; then
         ln -sf "$(command -v slirp4netns)" "$bin/slirp4netns"
         capture "${SKP[@]}" env PATH="$bin" "$SKIFF" run --store "$S" --root "$STATE_ROOT" -q \
