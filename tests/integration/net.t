@@ -236,7 +236,25 @@ sys.exit(1)' "$HOST_IP" "$port"
             "rootless: a privileged host port is a clear error"
     fi
 
-    # The helper ends with the job: after SIGKILL of skiff run.
+    # The helper ends with the job: a job whose init is killed by SIGKILL
+    # (from the host: pid 1 of a namespace ignores its own SIGKILL) ...
+    skrun_bg "$TEST_TMP/bg.out" --network "$m" "$BB" sleep 60
+    local init=
+    if wait_helper; then
+        init=$(oci_quick list --format json | jq -r '.[0].pid // empty')
+    fi
+    if [ -n "$init" ] && [ "$init" -gt 1 ]; then
+        kill -KILL "$init"
+        wait "$BG"
+        is "$?" 137 "a job killed by SIGKILL: skiff run's exit status is 137"
+        ok "no helper is left after the job was killed by SIGKILL" wait_gone helper_pids
+    else
+        fail "the job's init is found in skiff-oci list" "$(cat "$TEST_TMP/bg.out")"
+        kill -KILL "$BG" 2>/dev/null
+        wait "$BG" 2>/dev/null
+        remove_orphans
+    fi
+    # ... after SIGKILL of skiff run.
     skrun_bg "$TEST_TMP/bg.out" --network "$m" "$BB" sleep 60
     if wait_helper; then
         pass "the helper runs during the job"
