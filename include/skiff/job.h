@@ -14,7 +14,14 @@
 #include <skiff/error.h>
 
 enum job_pull { JOB_PULL_MISSING, JOB_PULL_ALWAYS, JOB_PULL_NEVER };
-enum job_network { JOB_NETWORK_NONE, JOB_NETWORK_HOST };
+enum job_network {
+	JOB_NETWORK_NONE, JOB_NETWORK_HOST,
+	/* networking: user-mode helpers and joined namespaces (job/net.c) */
+	JOB_NETWORK_PASTA,            /* pasta (Debian passt) */
+	JOB_NETWORK_SLIRP4NETNS,      /* slirp4netns */
+	JOB_NETWORK_PRIVATE,          /* pasta if installed, else slirp4netns */
+	JOB_NETWORK_NS,               /* ns:PATH, an existing network namespace */
+};
 /* The container's root: an overlay of the layers, a flattened copy, or the
  * overlay where it can be mounted and else the copy (job/rootfs.c). */
 enum job_rootfs_mode { JOB_ROOTFS_AUTO, JOB_ROOTFS_OVERLAY, JOB_ROOTFS_FLATTEN };
@@ -75,6 +82,11 @@ struct job_options {
 	int events_fd;                /* --events-fd N: an inherited fd */
 	const char *notify_url;       /* --notify-url: each event POSTed there */
 	char **notify_headers;        /* --notify-header "K: V" */
+	/* networking (job/net.c) */
+	const char *network_ns;       /* --network ns:PATH */
+	char **publish;               /* -p [HOST_IP:]HOST_PORT:CTR_PORT[/tcp|udp] */
+	char **add_hosts;             /* --add-host NAME:IP */
+	char **dns;                   /* --dns IP */
 };
 
 struct job_result {
@@ -101,6 +113,9 @@ int job_run(const struct job_options *o, struct job_result *r, struct skiff_erro
 void job_result_clear(struct job_result *r);
 /* "overlay", "flatten", "auto"; cli.usage otherwise. */
 int job_rootfs_mode_parse(const char *s, enum job_rootfs_mode *out, struct skiff_error **err);
+/* --network MODE: none, host, pasta, slirp4netns, private or ns:PATH into
+ * o->network (and o->network_ns).  "job.network.invalid". */
+int job_network_parse(const char *arg, struct job_options *o, struct skiff_error **err);
 /* The --json document: the result, and the error when e is not NULL.
  * Text the caller frees. */
 char *job_result_json(const struct job_result *r, const struct skiff_error *e);

@@ -22,6 +22,8 @@ enum {
 	OPT_PIDS_LIMIT, OPT_STORAGE_LIMIT, OPT_TIMEOUT, OPT_STOP_TIMEOUT, OPT_SECRET,
 	OPT_COPY_IN, OPT_COPY_OUT, OPT_JSON, OPT_CAPTURE_LIMIT, OPT_LOG_FILE, OPT_QUIET, OPT_HELP,
 	OPT_ROOTFS_MODE,
+	/* networking */
+	OPT_ADD_HOST, OPT_DNS,
 };
 
 /* policy, audit, events */
@@ -142,13 +144,17 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		{ "events-fd", required_argument, NULL, OPT_EVENTS_FD },
 		{ "notify-url", required_argument, NULL, OPT_NOTIFY_URL },
 		{ "notify-header", required_argument, NULL, OPT_NOTIFY_HEADER },
+		/* networking */
+		{ "publish", required_argument, NULL, 'p' },
+		{ "add-host", required_argument, NULL, OPT_ADD_HOST },
+		{ "dns", required_argument, NULL, OPT_DNS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	int64_t v;
 
 	/* "+": options end at IMAGE; what follows is the job's command. */
-	FOR_EACH_OPT(c, argc, argv, "+e:w:u:v:m:iqhd", opts) {
+	FOR_EACH_OPT(c, argc, argv, "+e:w:u:v:m:iqhdp:", opts) {
 		switch (c) {
 		case OPT_STORE: o->store = optarg; break;
 		case OPT_ROOT: o->state_root = optarg; break;
@@ -176,13 +182,13 @@ static int parse_run(int argc, char **argv, struct job_options *o, bool *json,
 		case OPT_KEEP: o->keep = true; break;
 		case OPT_RM: o->keep = false; break;
 		case OPT_NETWORK:
-			if (strcmp(optarg, "none") == 0)
-				o->network = JOB_NETWORK_NONE;
-			else if (strcmp(optarg, "host") == 0)
-				o->network = JOB_NETWORK_HOST;
-			else
-				return usage_error(err, "--network %s: expected none or host", optarg);
+			if (job_network_parse(optarg, o, err) < 0)
+				return -1;
 			break;
+		/* networking */
+		case 'p': push(&o->publish, optarg); break;
+		case OPT_ADD_HOST: push(&o->add_hosts, optarg); break;
+		case OPT_DNS: push(&o->dns, optarg); break;
 		case OPT_CAP_ADD: push(&o->cap_add, optarg); break;
 		case OPT_CAP_DROP: push(&o->cap_drop, optarg); break;
 		case OPT_SECURITY_OPT:
@@ -326,6 +332,9 @@ out:
 	free(o.copy_in);
 	free(o.copy_out);
 	free(o.notify_headers);
+	free(o.publish);     /* networking */
+	free(o.add_hosts);
+	free(o.dns);
 	job_result_clear(&r);
 	fflush(stdout);
 	return status;

@@ -13,34 +13,6 @@
 
 #define SECRET_MAX (512u << 10)
 
-/* The host's resolver configuration without loopback name servers: a
- * resolver on the host's 127.0.0.1 is not reachable from the container's
- * own network namespace. */
-static char *resolv_conf(void)
-{
-	_cleanup_free_ char *host = NULL;
-	char *out = xstrdup(""), *save = NULL;
-
-	if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 1u << 20, &host, NULL, NULL) < 0)
-		return out;
-	for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *next;
-
-		if (strncmp(line, "nameserver", 10) == 0) {
-			const char *a = line + 10;
-
-			while (isspace((unsigned char)*a))
-				a++;
-			if (strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0)
-				continue;
-		}
-		next = xasprintf("%s%s\n", out, line);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
 static bool secret_name_ok(const char *n)
 {
 	if (*n == '\0' || *n == '.' || strlen(n) > 253)
@@ -97,14 +69,13 @@ static int write_secret(int dirfd, const char *spec, char ***env, size_t *n_env,
 	return 0;
 }
 
-int job_write_files(int dirfd, const struct job_options *o, const char *hostname,
-		    char ***env, struct skiff_error **err)
+int job_write_files(int dirfd, const struct job_options *o, const struct job_net *net,
+		    const char *hostname, char ***env, struct skiff_error **err)
 {
-	_cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n"
-					       "::1\tlocalhost ip6-localhost ip6-loopback\n"
-					       "127.0.1.1\t%s\n", hostname);
+	/* hosts and resolv.conf depend on the network (net.c). */
+	_cleanup_free_ char *hosts = job_net_hosts(net, o, hostname);
 	_cleanup_free_ char *name = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *resolv = resolv_conf();
+	_cleanup_free_ char *resolv = job_net_resolv_conf(net, o);
 	size_t n_env = 0;
 
 	*env = NULL;

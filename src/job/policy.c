@@ -28,15 +28,6 @@
 static const char *const network_modes[] = { "none", "host", "pasta", "slirp4netns",
 					     "private", "ns" };
 
-const char *job_network_name(enum job_network n)
-{
-	switch (n) {
-	case JOB_NETWORK_NONE: return "none";
-	case JOB_NETWORK_HOST: return "host";
-	}
-	return "?";
-}
-
 static void policy_file_clear(struct job_policy_file *f)
 {
 	free(f->path);

@@ -257,6 +257,7 @@ void job_run_init(struct job_run *jr, const struct job_options *o, struct job_re
 	jr->cdirfd = jr->mnt_ns = jr->user_ns = jr->log_fd = -1;
 	jr->sw = (struct stdio_swap){ { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
 	jr->stop_signal = SIGTERM;
+	jr->net = (struct job_net)JOB_NET_INIT;
 	r->container_id = random_id();
 	r->name = o->name ? xstrdup(o->name) : xasprintf("job-%.12s", r->container_id);
 }
@@ -290,6 +291,8 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	if (runtime_state_root(o->state_root, &jr->state_root, err) < 0)
 		return -1;
 	jr->ctx = (struct runtime_ctx){ .state_root = jr->state_root, .rootless = jr->in.rootless };
+	if (job_net_prepare(o, jr->in.rootless, &jr->net, err) < 0)
+		return -1;
 
 	if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
 		return -1;
@@ -309,11 +312,12 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 			return -1;
 	}
 	jr->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
-	if (job_write_files(jr->cdirfd, o, jr->hostname, &jr->secret_env, err) < 0)
+	if (job_write_files(jr->cdirfd, o, &jr->net, jr->hostname, &jr->secret_env, err) < 0)
 		return -1;
 	jr->in.dir = jr->dir;
 	jr->in.hostname = jr->hostname;
 	jr->in.secret_env = jr->secret_env;
+	jr->in.join_userns = jr->net.userns_path;      /* networking */
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
 	job_events_args(jr->ev, jr->spec->process->args);
@@ -359,6 +363,8 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	jr->pid = init_pid_of(&jr->ctx, jr->r->container_id);
 	if (jr->pid <= 0)
 		return skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
+	if (job_net_start(&jr->net, jr->pid, jr->cdirfd, err) < 0)
+		return -1;
 	/* The container's namespaces, held open for the copies: the mount
 	 * namespace (and its overlay) outlives the job while an fd names it. */
 	if (o->copy_in != NULL || o->copy_out != NULL) {
@@ -409,6 +415,7 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 	if (rc == 0 && o->copy_out != NULL &&
 	    job_copy_out(jr->user_ns, jr->mnt_ns, o->copy_out, &r->copied_out, err) < 0)
 		rc = -1;
+	job_net_stop(&jr->net);
 	for (int i = 0; i < 2; i++) {
 		if (jr->sw.out[i] >= 0)
 			close(jr->sw.out[i]);

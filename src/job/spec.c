@@ -386,6 +386,17 @@ static void remove_namespace(json_t *linux_, const char *type)
 			json_array_remove(ns, i--);
 }
 
+/* networking: --network ns:PATH joins that namespace (as pods do). */
+static void set_namespace_path(json_t *linux_, const char *type, const char *path)
+{
+	json_t *ns = json_object_get(linux_, "namespaces");
+
+	for (size_t i = 0; i < json_array_size(ns); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")),
+			   type) == 0)
+			json_object_set_new(json_array_get(ns, i), "path", json_string(path));
+}
+
 static int stop_signal_of(const struct job_options *o, json_t *cfg, int *out,
 			  struct skiff_error **err)
 {
@@ -503,12 +514,18 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	json_object_set_new(spec, "root", json_pack("{s:s, s:b}", "path", rootfs,
 						    "readonly", o->read_only));
 
-	if (in->rootless) {
+	if (in->rootless && in->join_userns != NULL) {
+		/* networking: the user namespace owning the joined network
+		 * namespace, with its own mapping. */
+		set_namespace_path(linux_, "user", in->join_userns);
+	} else if (in->rootless) {
 		json_object_set_new(linux_, "uidMappings", id_maps(in->uid_map, in->n_map, geteuid()));
 		json_object_set_new(linux_, "gidMappings", id_maps(in->gid_map, in->n_map, getegid()));
 	}
 	if (o->network == JOB_NETWORK_HOST)
 		remove_namespace(linux_, "network");
+	else if (o->network == JOB_NETWORK_NS)
+		set_namespace_path(linux_, "network", o->network_ns);
 	if (o->memory > 0 || o->memory_swap != 0 || o->cpus > 0 || o->pids_limit != 0) {
 		json_t *r = json_object_get(linux_, "resources");
 

@@ -23,6 +23,8 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +57,14 @@ static int usage(void)
             "                      the other args, the environment, the mount and pid\n"
             "                      namespaces, stdin (the state); print \"hook NAME stdout\"\n"
             "                      on stdout; then exit EXIT after printing MSG on stderr,\n"
-            "                      or sleep S seconds\n",
+            "                      or sleep S seconds\n"
+            "  udp-echo PORT       answer one UDP datagram on PORT (every IPv4 address) with\n"
+            "                      \"echo:\" and the datagram, print it, exit (30 s at most)\n"
+            "  udp-send IPV4 PORT MSG\n"
+            "                      send MSG to IPV4:PORT over UDP every 0.5 s until an answer\n"
+            "                      comes (10 s at most); print the answer\n"
+            "  tcp-sink PORT       listen on PORT (every IPv4 address), print \"ready\", take one\n"
+            "                      connection, read it to its end, print the bytes read\n",
             prog);
     return 2;
 }
@@ -416,6 +425,85 @@ static int cmd_hook(int argc, char **argv)
     return 0;
 }
 
+/* udp-echo and udp-send: UDP from inside a container (busybox's nc has no -u). */
+static int cmd_udp_echo(const char *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    struct sockaddr_in from;
+    socklen_t flen = sizeof(from);
+    char buf[512], reply[520];
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    ssize_t n;
+
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+        return fail("bind", port);
+    if (poll(&p, 1, 30000) != 1)
+        return fail("no datagram on", port);
+    n = recvfrom(s, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &flen);
+    if (n < 0)
+        return fail("recvfrom", port);
+    buf[n] = '\0';
+    n = snprintf(reply, sizeof(reply), "echo:%s", buf);
+    sendto(s, reply, (size_t)n, 0, (struct sockaddr *)&from, flen);
+    printf("%s\n", buf);
+    return 0;
+}
+
+static int cmd_udp_send(const char *addr, const char *port, const char *msg)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    char buf[520];
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+    if (s < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+        return fail("bad address", addr);
+    for (int i = 0; i < 20; i++) {
+        struct pollfd p = { .fd = s, .events = POLLIN };
+        ssize_t n;
+
+        sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof(a));
+        if (poll(&p, 1, 500) == 1 && (n = recv(s, buf, sizeof(buf) - 1, 0)) >= 0) {
+            buf[n] = '\0';
+            printf("%s\n", buf);
+            return 0;
+        }
+    }
+    return fail("no answer from", addr);
+}
+
+/* tcp-sink: the receiving end of tests/bench/net.sh, reading in 1 MiB
+ * chunks so that the reader is not what is measured. */
+static int cmd_tcp_sink(const char *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    static char buf[1 << 20];
+    unsigned long long total = 0;
+    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0), c;
+    ssize_t n;
+
+    if (s < 0)
+        return fail("socket", port);
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0)
+        return fail("bind", port);
+    printf("ready\n");
+    fflush(stdout);
+    c = accept(s, NULL, NULL);
+    if (c < 0)
+        return fail("accept", port);
+    while ((n = read(c, buf, sizeof(buf))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail("read", port);
+        total += (unsigned long long)n;
+    }
+    close(c);
+    printf("%llu\n", total);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -432,6 +520,12 @@ int main(int argc, char **argv)
         return cmd_seccomp_agent(argv[2], argv[3]);
     if (strcmp(cmd, "hook") == 0 && argc >= 4 && argc <= 6)
         return cmd_hook(argc, argv);
+    if (strcmp(cmd, "tcp-sink") == 0 && argc == 3)
+        return cmd_tcp_sink(argv[2]);
+    if (strcmp(cmd, "udp-echo") == 0 && argc == 3)
+        return cmd_udp_echo(argv[2]);
+    if (strcmp(cmd, "udp-send") == 0 && argc == 5)
+        return cmd_udp_send(argv[2], argv[3], argv[4]);
     if (argc != 2 + wants) {
         fprintf(stderr, "%s: '%s' takes %s\n", prog, cmd, wants ? "one argument" : "no argument");
         return usage();
