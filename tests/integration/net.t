@@ -282,6 +282,35 @@ sys.exit(1)' "$HOST_IP" "$port"
         wait "$BG" 2>/dev/null
         remove_orphans
     fi
+    # ... after skiff kill of the named run from another shell ...
+    local kname="net-kill-$MODE-$m"
+    skrun_bg "$TEST_TMP/bg.out" --name "$kname" --network "$m" "$BB" sleep 60
+    if wait_helper; then
+        capture "${SK[@]}" kill --store "$S" "$kname"
+        is "$status:$out" "0:$kname" "skiff kill of a run with a $m network"
+        wait "$BG"
+        is "$?" 137 "the killed run's skiff run exits 137"
+        ok "no helper is left after skiff kill" wait_gone helper_pids
+    else
+        fail "the helper runs during the job" "$(cat "$TEST_TMP/bg.out")"
+        kill -KILL "$BG" 2>/dev/null
+        wait "$BG" 2>/dev/null
+        remove_orphans
+    fi
+    # ... and with a detached run: its monitor holds the helper, and stops
+    # it when the job ends (skiff stop here).
+    skrun -d --name "$kname-d" --network "$m" "$BB" sleep 60
+    is "$status" 0 "run -d with a $m network"
+    if wait_helper; then
+        pass "the detached job's helper runs"
+        capture "${SK[@]}" stop -t 1 --store "$S" "$kname-d"
+        is "$status" 0 "skiff stop of the detached run"
+        ok "no helper is left after the detached run was stopped" wait_gone helper_pids
+    else
+        fail "the detached job's helper runs"
+        capture "${SK[@]}" kill --store "$S" "$kname-d"
+        skip "no helper started" 2
+    fi
     if wait_gone test_pids; then
         pass "no process of the test is left: no keeper, no job"
     else
