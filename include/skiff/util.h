@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ void *xzalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Appends the formatted text to the allocated string *s. */
+void xstrappendf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- string vectors (NULL-terminated) ------------------------------------ */
 

@@ -32,8 +32,7 @@ static int usage(const char *usage_line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	skiff_error_set(&err, EINVAL, "cli.usage", "%s (usage: skiff %s)", what, usage_line);
 	skiff_log_error(err);

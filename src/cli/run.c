@@ -46,8 +46,7 @@ static int usage_error(struct skiff_error **err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	return skiff_error_set(err, EINVAL, "cli.usage", "run: %s (usage: skiff " RUN_USAGE ")",
 			       what);

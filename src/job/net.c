@@ -400,22 +400,6 @@ int job_net_prepare(const struct job_options *o, bool rootless, struct job_net *
 
 /* ---- /etc/hosts and /etc/resolv.conf ------------------------------------------ */
 
-static void append(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void append(char **s, const char *fmt, ...)
-{
-	_cleanup_free_ char *add = NULL;
-	char *next;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&add, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	next = xasprintf("%s%s", *s, add);
-	free(*s);
-	*s = next;
-}
-
 char *job_net_hosts(const struct job_net *n, const struct job_options *o, const char *hostname)
 {
 	char *out = xasprintf("127.0.0.1\tlocalhost\n"
@@ -424,12 +408,12 @@ char *job_net_hosts(const struct job_net *n, const struct job_options *o, const 
 
 	/* The name Podman gives the host as the job reaches it. */
 	if (job_network_user_mode(n->mode) && n->gateway[0] != '\0')
-		append(&out, "%s\thost.containers.internal\n", n->gateway);
+		xstrappendf(&out, "%s\thost.containers.internal\n", n->gateway);
 	for (char **h = o->add_hosts; h && *h; h++) {
 		_cleanup_free_ char *name = NULL, *ip = NULL;
 
 		if (job_add_host_parse(*h, &name, &ip, NULL) == 0)
-			append(&out, "%s\t%s\n", ip, name);
+			xstrappendf(&out, "%s\t%s\n", ip, name);
 	}
 	return out;
 }
@@ -446,11 +430,11 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o)
 
 	if (o->dns != NULL)
 		for (char **d = o->dns; *d; d++)
-			append(&out, "nameserver %s\n", *d);
+			xstrappendf(&out, "nameserver %s\n", *d);
 	else if (n->mode == JOB_NETWORK_PASTA)
-		append(&out, "nameserver %s\n", JOB_NET_PASTA_DNS);
+		xstrappendf(&out, "nameserver %s\n", JOB_NET_PASTA_DNS);
 	else if (n->mode == JOB_NETWORK_SLIRP4NETNS)
-		append(&out, "nameserver %s\n", SLIRP_DNS);
+		xstrappendf(&out, "nameserver %s\n", SLIRP_DNS);
 	if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 1u << 20, &host, NULL, NULL) < 0)
 		return out;
 	/* The host's other lines (search, options) always; its name servers
@@ -466,7 +450,7 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o)
 			    (n->mode != JOB_NETWORK_HOST && loopback_server(a)))
 				continue;
 		}
-		append(&out, "%s\n", l);
+		xstrappendf(&out, "%s\n", l);
 	}
 	return out;
 }

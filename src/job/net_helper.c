@@ -36,22 +36,6 @@
 /* The fds a helper is given, at these numbers (place_fds). */
 enum { FD_NETNS = 3, FD_USERNS, FD_READY, FD_DIR, FD_LOG, FD_STOP, FD_FIRST_FREE };
 
-static void append(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void append(char **s, const char *fmt, ...)
-{
-	_cleanup_free_ char *add = NULL;
-	char *next;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&add, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	next = xasprintf("%s%s", *s, add);
-	free(*s);
-	*s = next;
-}
-
 /* ---- the helper and its keeper --------------------------------------------------- */
 
 static void close_from(int from)
@@ -143,7 +127,7 @@ static char **pasta_argv(const struct job_net *n, bool userns)
 		const struct job_port *p = &n->ports[i];
 		char **list = p->udp ? &udp : &tcp;
 
-		append(list, "%s%s%s%u:%u", **list ? "," : "", p->host_ip, p->host_ip[0] ? "/" : "",
+		xstrappendf(list, "%s%s%s%u:%u", **list ? "," : "", p->host_ip, p->host_ip[0] ? "/" : "",
 		       p->host_port, p->ctr_port);
 	}
 	v[k++] = xstrdup(n->helper);

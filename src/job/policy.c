@@ -285,8 +285,7 @@ static void decide(json_t *decisions, const char *rule, const char *file, const 
 	if (decisions == NULL)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&detail, fmt, ap) < 0)
-		abort();
+	detail = xvasprintf(fmt, ap);
 	va_end(ap);
 	json_array_append_new(decisions, json_pack("{s:s, s:s, s:s, s:s}", "rule", rule,
 						   "file", file, "decision", decision,
@@ -302,8 +301,7 @@ static int deny(struct skiff_error **err, json_t *decisions, const char *rule, c
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	decide(decisions, rule, file, "denied", "%s", what);
 	return skiff_error_set(err, 0, "policy.denied",

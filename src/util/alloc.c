@@ -60,6 +60,27 @@ char *xasprintf(const char *fmt, ...)
 	return r < 0 ? oom() : s;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? oom() : s;
+}
+
+void xstrappendf(char **s, const char *fmt, ...)
+{
+	_cleanup_free_ char *add = NULL;
+	char *next;
+	va_list ap;
+
+	va_start(ap, fmt);
+	add = xvasprintf(fmt, ap);
+	va_end(ap);
+	next = xasprintf("%s%s", *s, add);
+	free(*s);
+	*s = next;
+}
+
 size_t strv_length(char *const *v)
 {
 	size_t n = 0;
