@@ -25,11 +25,6 @@ skc() {
     sk_argv
     capture "${SK[@]}" "$cmd" --store "$S" "$@"
 }
-# skrun ARGS...: skiff run with the mode's store and state root.
-skrun() {
-    sk_argv
-    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
-}
 now_ms() { date +%s%3N; }
 
 # wait_ps_status WHAT STATUS: poll ps -a until WHAT has STATUS (10 s).

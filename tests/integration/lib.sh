@@ -102,6 +102,22 @@ skcap() {
     esac
 }
 
+# The job face's helpers: sk_argv sets SK to skiff as the mode's user (a
+# test file may define its own); skrun ARGS... is skiff run with the mode's
+# store S and state root, every job carrying the test's TOKEN so that the
+# cleanup finds any process a run leaves behind.
+sk_argv() {
+    case $MODE in
+    root) SK=("$SKIFF") ;;
+    range) as_user_argv; SK=("${AS_USER_ARGV[@]}" "$SKIFF") ;;
+    single) as_user_argv; SK=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF") ;;
+    esac
+}
+skrun() {
+    sk_argv
+    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
+}
+
 # ok DESC CMD [ARG...]: passes when CMD exits 0.
 # nok DESC CMD [ARG...]: passes when CMD exits non-zero.
 # CMD's output is shown only when the check fails.

@@ -64,10 +64,6 @@ sk_argv() {
     esac
     SK=("${SKP[@]}" "$SKIFF")
 }
-skrun() {
-    sk_argv
-    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
-}
 # skrun_bg OUT ARGS...: skiff run in the background; BG is its pid (runuser's
 # in the rootless modes), SKIFF_PID skiff's own once it runs.
 skrun_bg() {

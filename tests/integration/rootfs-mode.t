@@ -17,18 +17,6 @@ chmod -R a+rX "$TI"
 BB=localhost/busybox:latest
 MULTI=localhost/test-images:multi
 
-sk_argv() {
-    case $MODE in
-    root) SK=("$SKIFF") ;;
-    range) as_user_argv; SK=("${AS_USER_ARGV[@]}" "$SKIFF") ;;
-    single) as_user_argv; SK=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF") ;;
-    esac
-}
-# skrun ARGS...: skiff run with the mode's store (S) and state root.
-skrun() {
-    sk_argv
-    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
-}
 
 # What the stored layers hold: a change made by a job would show here.
 layers_listing() {

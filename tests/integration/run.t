@@ -45,21 +45,6 @@ chmod -R a+rX "$TI" "$EP"
 SECRET=$TEST_TMP/secret.txt
 printf 'hunter2' >"$SECRET" && chmod 0644 "$SECRET"
 
-# sk ARGS...: skiff as the mode's user, with the mode's store and state root.
-# Every container carries the test's token, so that the cleanup finds any
-# process a run leaves behind.
-sk_argv() {
-    case $MODE in
-    root) SK=("$SKIFF") ;;
-    range) as_user_argv; SK=("${AS_USER_ARGV[@]}" "$SKIFF") ;;
-    single) as_user_argv; SK=("${AS_USER_ARGV[@]}" env SKIFF_NO_SUBIDS=1 "$SKIFF") ;;
-    esac
-}
-# run ARGS...: skiff run with the mode's store and state root.
-skrun() {
-    sk_argv
-    capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
-}
 skrun_raw() {
     sk_argv
     "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@" 8>&-
