@@ -125,6 +125,11 @@ int image_pull(struct image_store *s, const char *source,
 	       const struct image_pull_options *o, char **name,
 	       struct skiff_error **err);
 
+/* libcurl, which skiff loads only when it needs it (image/lazylib.c), now:
+ * for the other users of HTTP (skiff run --notify-url).
+ * "image.library_missing" names the Debian package. */
+int image_http_library_load(struct skiff_error **err);
+
 /* ---- registry logins (image/auth.c) ------------------------------------- */
 
 struct image_login_options {

@@ -81,6 +81,11 @@ int lazylib_load(bool network, struct skiff_error **err)
 	return 0;
 }
 
+int image_http_library_load(struct skiff_error **err)
+{
+	return lazy_open(&libcurl) == NULL ? lazy_error(&libcurl, dlerror(), err) : 0;
+}
+
 /* The function NAME of LIB, resolved once into *SLOT.  Threads may race
  * here: dlopen and dlsym return the same values to both, so a plain atomic
  * store is enough. */

@@ -76,6 +76,8 @@ int job_events_open(const struct job_options *o, const struct job_result *r,
 	if (o->notify_url != NULL) {
 		bool typed = false;
 
+		if (image_http_library_load(err) < 0)
+			return skiff_error_prefix(err, "--notify-url: ");
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		ev->url = o->notify_url;
 		for (char **h = o->notify_headers; h && *h; h++) {
@@ -337,7 +339,9 @@ int job_events_end(struct job_events **evp, int rc, struct skiff_error **err)
 
 	if (ev->file_fd >= 0)
 		close(ev->file_fd);
-	curl_slist_free_all(ev->headers);
+	/* Only a run with --notify-url loaded libcurl. */
+	if (ev->headers != NULL)
+		curl_slist_free_all(ev->headers);
 	job_policy_clear(&ev->policy);
 	json_decref(ev->decisions);
 	strv_free(ev->args);

@@ -274,6 +274,10 @@ check_lazy_libs() {
         docker://127.0.0.1:9/busybox
     like "$err" '^skiff: skiff needs libcurl\.so\.4 to reach a registry, .*libcurl4 \[image\.library_missing\]$' \
         "a registry pull without a loadable libcurl names it, before any connection"
+    capture env LD_LIBRARY_PATH="$B/curl-only" "$SKIFF" run -q --store "$S" --root "$MODE_DIR/state" \
+        --notify-url http://127.0.0.1:9/ localhost/busybox echo started
+    like "$status:$out:$err" '^125::skiff: --notify-url: skiff needs libcurl\.so\.4 .*libcurl4 \[image\.library_missing\]$' \
+        "run --notify-url without a loadable libcurl says so before the job starts"
 }
 
 run_mode() {
