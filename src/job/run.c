@@ -404,6 +404,15 @@ int job_run_watch(struct job_run *jr, struct skiff_error **err)
 	return 0;
 }
 
+/* The job's stdout and stderr pipes, both ends. */
+static void close_stdio_pipes(struct stdio_swap *sw)
+{
+	for (int i = 0; i < 2; i++) {
+		skiff_closep(&sw->out[i]);
+		skiff_closep(&sw->err[i]);
+	}
+}
+
 /* Phase 5, finish (whatever rc the phases before ended with): --copy-out,
  * the container deleted, the result recorded, and every trace removed
  * unless --keep.  Returns rc, or -1 when the finish itself failed. */
@@ -416,13 +425,7 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 	    job_copy_out(jr->user_ns, jr->mnt_ns, o->copy_out, &r->copied_out, err) < 0)
 		rc = -1;
 	job_net_stop(&jr->net);
-	for (int i = 0; i < 2; i++) {
-		if (jr->sw.out[i] >= 0)
-			close(jr->sw.out[i]);
-		if (jr->sw.err[i] >= 0)
-			close(jr->sw.err[i]);
-		jr->sw.out[i] = jr->sw.err[i] = -1;
-	}
+	close_stdio_pipes(&jr->sw);
 	if (jr->created) {
 		_cleanup_error_ struct skiff_error *e = NULL;
 
@@ -459,13 +462,7 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 
 void job_run_clear(struct job_run *jr)
 {
-	for (int i = 0; i < 2; i++) {
-		if (jr->sw.out[i] >= 0)
-			close(jr->sw.out[i]);
-		if (jr->sw.err[i] >= 0)
-			close(jr->sw.err[i]);
-		jr->sw.out[i] = jr->sw.err[i] = -1;
-	}
+	close_stdio_pipes(&jr->sw);
 	if (jr->spec != NULL)
 		spec_free(jr->spec);
 	jr->spec = NULL;

@@ -118,6 +118,25 @@ skrun() {
     capture "${SK[@]}" run --store "$S" --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$@"
 }
 
+# check_layer_view [RUN OPTIONS...] IMAGE: the root a job of the `multi`
+# test image (images/test-images.py) sees honours its layers: whiteouts,
+# the opaque directory, and (with a range or as root) the layers' owners.
+check_layer_view() {
+    local n=$(($# - 1))
+    local opts=("${@:1:n}") image=${!#}
+    skrun "${opts[@]}" -v /bin/busybox:/busybox:ro "$image" /busybox sh -c \
+        '/busybox ls /gone 2>&1; /busybox cat /a/old 2>&1; /busybox ls /opq; /busybox cat /a/keep'
+    like "$out" 'ls: /gone: No such file or directory' "a directory the upper layer deleted is absent"
+    like "$out" "can't open '/a/old'" "a file the upper layer deleted is absent"
+    like "$out" $'\nnew\nkeep$' "an opaque directory shows only the upper layer's files"
+    if [ "$MODE" = single ]; then
+        skip "one mapped id: owners are collapsed" 1
+    else
+        skrun "${opts[@]}" -v /bin/busybox:/busybox:ro "$image" /busybox stat -c '%u:%g' /data/f2
+        is "$out" "1000:100" "layer owners are the image's"
+    fi
+}
+
 # ok DESC CMD [ARG...]: passes when CMD exits 0.
 # nok DESC CMD [ARG...]: passes when CMD exits non-zero.
 # CMD's output is shown only when the check fails.

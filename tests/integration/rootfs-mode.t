@@ -53,17 +53,7 @@ check_flatten() {
     unlike "$out" ' - overlay ' "not an overlay"
     is "$err" "" "a forced flatten prints no notice"
 
-    skrun --rootfs-mode flatten -v /bin/busybox:/busybox:ro "$MULTI" /busybox sh -c \
-        '/busybox ls /gone 2>&1; /busybox cat /a/old 2>&1; /busybox ls /opq; /busybox cat /a/keep'
-    like "$out" 'ls: /gone: No such file or directory' "a directory the upper layer deleted is absent"
-    like "$out" "can't open '/a/old'" "a file the upper layer deleted is absent"
-    like "$out" $'\nnew\nkeep$' "an opaque directory shows only the upper layer's files"
-    if [ "$MODE" = single ]; then
-        skip "one mapped id: owners are collapsed" 1
-    else
-        skrun --rootfs-mode flatten -v /bin/busybox:/busybox:ro "$MULTI" /busybox stat -c '%u:%g' /data/f2
-        is "$out" "1000:100" "layer owners are the image's"
-    fi
+    check_layer_view --rootfs-mode flatten "$MULTI"
 
     before=$(layers_listing)
     skrun --rootfs-mode flatten "$BB" sh -c \
