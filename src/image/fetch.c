@@ -7,8 +7,9 @@
  *
  * What arrives is appended to a partial file, tmp/partial-HEX, and the
  * worker (image/unpack.c) reads the blob from that file as it grows: the
- * fetch writes a byte into a notify pipe after each write, and the worker
- * waits there when it has caught up.  The partial is what lets a cut
+ * fetch writes what came in pieces of up to FETCH_BUF, a byte into a
+ * notify pipe after each, and the worker waits there when it has caught
+ * up.  The partial is what lets a cut
  * transfer continue with "Range: bytes=N-", in this pull and in the next
  * one (which starts its worker on the bytes already there); and being the
  * only buffer between the network and the worker, it costs no more than
@@ -30,6 +31,14 @@
 #include "image/image-internal.h"
 
 #define FETCH_PARALLEL 4
+/* What arrives is gathered here and written to the partial in pieces of
+ * this size, each with one byte on the notify pipe: libcurl hands over a
+ * TLS record (16 KiB) at a time, and a write, a wake-up and a read per
+ * record cost more than the bytes do.  A piece is written sooner when
+ * its first byte has waited FETCH_FLUSH_NS, so a slow registry does not
+ * keep the worker waiting. */
+#define FETCH_BUF (256u << 10)
+#define FETCH_FLUSH_NS 10000000ull
 
 enum xstate {
 	X_NEW,                           /* not started */
@@ -59,7 +68,10 @@ struct xfer {
 	int lockfd, partfd;
 	char *partial;                   /* store-relative path, or NULL */
 	uint64_t part_len;               /* bytes in it when the pull began */
-	uint64_t have;                   /* bytes of the blob accepted */
+	uint64_t have;                   /* bytes of the blob in the partial */
+	char *buf;                       /* bytes received, not yet written */
+	size_t buf_len;
+	uint64_t buf_since;              /* when buf's first byte came */
 	/* the transfer */
 	CURL *h;
 	void *hdrs;
@@ -124,6 +136,31 @@ static void notify(struct xfer *x)
 	}
 }
 
+/* Writes what buf holds to the partial and tells the worker. */
+static bool flush(struct xfer *x)
+{
+	for (size_t done = 0; done < x->buf_len;) {
+		ssize_t w = pwrite(x->partfd, x->buf + done, x->buf_len - done,
+				   (off_t)(x->have + done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			x->write_failed = true;
+			x->write_errno = w < 0 ? errno : ENOSPC;
+			return false;
+		}
+		done += (size_t)w;
+	}
+	if (x->buf_len == 0)
+		return true;
+	x->have += x->buf_len;
+	x->buf_len = 0;
+	progress_layer_bytes(x->f->p, x->layer, x->have);
+	notify(x);
+	return true;
+}
+
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 {
 	struct xfer *x = data;
@@ -151,7 +188,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 	/* The body of an error answer is not the blob. */
 	if (x->status != 200 && x->status != 206)
 		return all;
-	if (x->worker_gone)
+	if (x->worker_gone || x->write_failed)
 		return 0;
 	if (x->skip > 0) {
 		size_t k = x->skip < len ? (size_t)x->skip : len;
@@ -162,25 +199,22 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *data)
 		if (len == 0)
 			return all;
 	}
-	if (x->have + len > x->d->size) {
+	if (x->have + x->buf_len + len > x->d->size) {
 		x->too_long = true;
 		return 0;
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(x->partfd, ptr + done, len - done, (off_t)(x->have + done));
+	while (len > 0) {
+		size_t k = FETCH_BUF - x->buf_len < len ? FETCH_BUF - x->buf_len : len;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			x->write_failed = true;
-			x->write_errno = w < 0 ? errno : ENOSPC;
+		if (x->buf_len == 0)
+			x->buf_since = x->last_data;
+		memcpy(x->buf + x->buf_len, ptr, k);
+		x->buf_len += k;
+		ptr += k;
+		len -= k;
+		if (x->buf_len == FETCH_BUF && !flush(x))
 			return 0;
-		}
-		done += (size_t)w;
 	}
-	x->have += len;
-	progress_layer_bytes(x->f->p, x->layer, x->have);
-	notify(x);
 	return all;
 }
 
@@ -228,6 +262,8 @@ static int request(struct fetch *f, struct xfer *x, struct skiff_error **err)
 	x->h = registry_easy(f->r, "blobs", x->d->digest, &x->hdrs, err);
 	if (x->h == NULL)
 		return -1;
+	if (x->buf == NULL)
+		x->buf = xmalloc(FETCH_BUF);
 	x->status_known = x->bad_range = false;
 	x->skip = 0;
 	x->status = 0;
@@ -463,6 +499,8 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 	if (!x->status_known)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	drop_handle(f, x);
+	/* What came before a cut is good for the Range of the next attempt. */
+	flush(x);
 	if (x->too_long)
 		return skiff_error_set(err, 0, "image.layer.size_mismatch",
 				       "%s: %s sends more than the %llu bytes of the manifest's "
@@ -475,6 +513,8 @@ static int transfer_done(struct fetch *f, struct xfer *x, CURLcode c, struct ski
 	if (x->worker_gone)
 		return 1;                /* the worker's result tells why */
 	if (c == CURLE_OK && (status == 200 || status == 206) && x->have == x->d->size) {
+		log_debug("%s: all %llu bytes received %.3f s after the start", what,
+			  (unsigned long long)x->have, (double)(now_ns() - x->start) / 1e9);
 		x->state = X_CLOSE;
 		return 0;
 	}
@@ -655,6 +695,15 @@ static int loop(struct fetch *f, struct skiff_error **err)
 				if (left < timeout)
 					timeout = left > 0 ? (long)left : 0;
 			}
+			/* Bytes that waited long enough go to the worker now. */
+			if (x->state == X_RUN && x->buf_len > 0) {
+				uint64_t age = now_ns() - x->buf_since;
+
+				if (age >= FETCH_FLUSH_NS)
+					flush(x);
+				else if ((long)((FETCH_FLUSH_NS - age) / 1000000 + 1) < timeout)
+					timeout = (long)((FETCH_FLUSH_NS - age) / 1000000 + 1);
+			}
 			/* Work that needs no event: do it at once. */
 			if (x->state == X_CLOSE || x->need_worker ||
 			    (x->state == X_WAIT_RETRY && x->h == NULL && timeout > 0 &&
@@ -709,6 +758,7 @@ int fetch_layers(struct image_store *s, struct registry *r, const struct manifes
 		if (x->job.notify_fd >= 0)
 			close(x->job.notify_fd);
 		free(x->partial);
+		free(x->buf);
 		free(x->retry_after);
 		free(x->content_range);
 		free((char *)x->job.what);
