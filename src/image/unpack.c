@@ -46,11 +46,19 @@ struct unpack {
 	struct digester *cdig, *udig;
 	uint64_t csize, usize;
 	const char *entry;               /* the entry being unpacked, for errors */
-	char *cached_parent;             /* the parent path whose fd is cached */
-	int cached_fd;
+	/* The directories open_dir walked last, outermost first: each an fd
+	 * opened from the one before (the layer root for the first) without
+	 * following a symlink, and its name. */
+	struct open_level {
+		char *name;
+		int fd;
+	} *levels;
+	size_t n_levels, max_levels;
 	struct deferred_dir *dirs;
 	size_t n_dirs;
 	const char *opaque_xattr;
+	uid_t self_uid;                  /* what a new file is owned by: no chown */
+	gid_t self_gid;
 	char cbuf[128 * 1024];
 	char ubuf[128 * 1024];
 };
@@ -221,30 +229,41 @@ static int clean_path(struct unpack *u, const char *in, char **out)
 	return 0;
 }
 
-static void invalidate_cache(struct unpack *u)
+/* Closes the levels from depth keep on. */
+static void drop_levels(struct unpack *u, size_t keep)
 {
-	free(u->cached_parent);
-	u->cached_parent = NULL;
-	if (u->cached_fd >= 0)
-		close(u->cached_fd);
-	u->cached_fd = -1;
+	while (u->n_levels > keep) {
+		struct open_level *l = &u->levels[--u->n_levels];
+
+		free(l->name);
+		close(l->fd);
+	}
+}
+
+static int top_fd(struct unpack *u)
+{
+	return u->n_levels ? u->levels[u->n_levels - 1].fd : u->rootfd;
 }
 
 /* Opens the directory PATH of the layer, one component at a time without
  * following symlinks; missing components are created (tar may omit
- * parents) when create is set.  Returns a borrowed fd (cached). */
+ * parents) when create is set.  The walk starts from the deepest level
+ * of the last walk that is on PATH, so the files of one directory and of
+ * its subdirectories cost no walk.  Returns a borrowed fd, valid until the
+ * next open_dir or drop_levels. */
 static int open_dir(struct unpack *u, const char *path, bool create)
 {
 	_cleanup_free_ char *copy = xstrdup(path);
-	_cleanup_close_ int cur = -1;
-	char *save = NULL;
+	char *save = NULL, *c = strtok_r(copy, "/", &save);
+	size_t depth = 0;
 
-	if (*path == '\0')
-		return u->rootfd;
-	if (u->cached_parent != NULL && strcmp(u->cached_parent, path) == 0)
-		return u->cached_fd;
-	cur = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+	while (c && depth < u->n_levels && strcmp(u->levels[depth].name, c) == 0) {
+		depth++;
+		c = strtok_r(NULL, "/", &save);
+	}
+	drop_levels(u, depth);
+	for (; c; c = strtok_r(NULL, "/", &save)) {
+		int cur = top_fd(u);
 		int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 
@@ -267,13 +286,13 @@ static int open_dir(struct unpack *u, const char *path, bool create)
 			return layer_error(u, e, e == ENOENT ? "image.layer.malformed"
 						: "image.layer.write", "cannot open \"%s\"", c);
 		}
-		close(cur);
-		cur = next;
+		if (u->n_levels == u->max_levels) {
+			u->max_levels = u->max_levels ? 2 * u->max_levels : 16;
+			u->levels = xrealloc(u->levels, u->max_levels * sizeof(*u->levels));
+		}
+		u->levels[u->n_levels++] = (struct open_level){ .name = xstrdup(c), .fd = next };
 	}
-	invalidate_cache(u);
-	u->cached_parent = xstrdup(path);
-	u->cached_fd = steal_fd(&cur);
-	return u->cached_fd;
+	return top_fd(u);
 }
 
 /* Splits "a/b/c" into "a/b" and "c". */
@@ -322,7 +341,9 @@ static int owner_ids(struct unpack *u, struct archive_entry *e, uid_t *uid, gid_
 	}
 	*uid = (uid_t)ou;
 	*gid = (gid_t)og;
-	*do_chown = true;
+	/* What we create is ours already (no directory of the layer is
+	 * setgid before finish_dirs, and the layer root is checked). */
+	*do_chown = *uid != u->self_uid || *gid != u->self_gid;
 	return 0;
 }
 
@@ -367,8 +388,11 @@ static void entry_times(struct archive_entry *e, struct timespec t[2])
 	}
 }
 
-/* chown before chmod: chown clears setuid and setgid bits. */
-static int fd_metadata(struct unpack *u, struct archive_entry *e, int fd, bool chmod_now)
+/* chown before chmod: chown clears setuid and setgid bits.  chmod_now:
+ * the mode is set here, unless the file was created with it (created_mode,
+ * under umask 0) and a chown cannot have cleared a bit of it. */
+static int fd_metadata(struct unpack *u, struct archive_entry *e, int fd, bool chmod_now,
+		       mode_t created_mode)
 {
 	struct timespec t[2];
 	uid_t uid;
@@ -382,7 +406,9 @@ static int fd_metadata(struct unpack *u, struct archive_entry *e, int fd, bool c
 				   uid, gid);
 	set_xattrs(u, e, fd);
 	if (chmod_now) {
-		if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+		mode_t mode = archive_entry_perm(e) & 07777;
+
+		if (mode != created_mode && fchmod(fd, mode) < 0)
 			return layer_error(u, errno, "image.layer.write", "cannot set the mode");
 		entry_times(e, t);
 		if (futimens(fd, t) < 0)
@@ -429,7 +455,11 @@ static int clear_name(struct unpack *u, int dirfd, const char *name, bool want_d
 							 "cannot stat \"%s\"", name);
 	if (want_dir && S_ISDIR(st.st_mode))
 		return 1;
-	invalidate_cache(u);
+	/* The levels open_dir keeps are dirfd (when it is the deepest) and
+	 * its parents, none inside what is removed; otherwise a directory
+	 * removed may hold some of them. */
+	if (S_ISDIR(st.st_mode) && dirfd != top_fd(u))
+		drop_levels(u, 0);
 	if (store_rm_rf_at(dirfd, name, &e) < 0) {
 		layer_error(u, e->errnum, "image.layer.write", "cannot replace it: %s", e->msg);
 		skiff_error_free(e);
@@ -474,7 +504,7 @@ static int write_data(struct unpack *u, int fd, la_int64_t size)
 {
 	const void *buf;
 	size_t len;
-	la_int64_t off;
+	la_int64_t off, end = 0;
 
 	for (;;) {
 		int r = archive_read_data_block(u->tar, &buf, &len, &off);
@@ -494,9 +524,11 @@ static int write_data(struct unpack *u, int fd, la_int64_t size)
 				return layer_error(u, errno, "image.layer.write", "cannot write the data");
 			done += (size_t)w;
 		}
+		if (off + (la_int64_t)len > end)
+			end = off + (la_int64_t)len;
 	}
-	/* Sparse files end in a hole. */
-	if (ftruncate(fd, (off_t)size) < 0)
+	/* A sparse file may end in a hole. */
+	if (end != size && ftruncate(fd, (off_t)size) < 0)
 		return layer_error(u, errno, "image.layer.write", "cannot write the data");
 	return 0;
 }
@@ -550,7 +582,8 @@ static int do_hardlink(struct unpack *u, int dirfd, const char *name, const char
 static int unpack_entry(struct unpack *u, struct archive_entry *e)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int dirfd = -1, fd = -1;
+	_cleanup_close_ int fd = -1;
+	int dirfd;
 	const char *parent, *name, *hardlink = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
 	int r;
@@ -564,7 +597,7 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
 					   "the entry would replace the layer root");
 		struct deferred_dir *d;
 
-		if (fd_metadata(u, e, u->rootfd, false) < 0)
+		if (fd_metadata(u, e, u->rootfd, false, 0) < 0)
 			return -1;
 		u->dirs = xrealloc(u->dirs, (u->n_dirs + 1) * sizeof(*u->dirs));
 		d = &u->dirs[u->n_dirs++];
@@ -574,13 +607,11 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
 		return 0;
 	}
 	split(path, &parent, &name);
-	r = open_dir(u, parent, true);
-	if (r < 0)
-		return -1;
-	/* Our own fd: the cache may move while we work (hardlink targets). */
-	dirfd = fcntl(r, F_DUPFD_CLOEXEC, 3);
+	/* Borrowed from open_dir's cache, which stays on it (clear_name keeps
+	 * it) but for a hardlink, whose target's directory moves the cache. */
+	dirfd = open_dir(u, parent, true);
 	if (dirfd < 0)
-		return layer_error(u, errno, "image.layer.write", "cannot dup");
+		return -1;
 
 	if (strncmp(name, ".wh.", 4) == 0) {
 		if (strcmp(name, ".wh..wh..opq") == 0) {
@@ -596,24 +627,46 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
 		return make_whiteout(u, dirfd, name + 4);
 	}
 
-	if (hardlink != NULL)
-		return do_hardlink(u, dirfd, name, hardlink);
+	if (hardlink != NULL) {
+		_cleanup_close_ int own = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+
+		if (own < 0)
+			return layer_error(u, errno, "image.layer.write", "cannot dup");
+		return do_hardlink(u, own, name, hardlink);
+	}
 
 	switch (type) {
 	case AE_IFDIR: {
 		struct deferred_dir *d;
+		uid_t uid;
+		gid_t gid;
+		bool do_chown;
 
-		r = clear_name(u, dirfd, name, true);
-		if (r < 0)
+		/* Writable until the end, whatever its final mode.  A directory
+		 * there already stays, with what it holds; anything else goes. */
+		if (mkdirat(dirfd, name, 0700) < 0) {
+			if (errno != EEXIST)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot create the directory");
+			r = clear_name(u, dirfd, name, true);
+			if (r < 0)
+				return -1;
+			if (r == 0 && mkdirat(dirfd, name, 0700) < 0)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot create the directory");
+		}
+		/* An fd only for an owner or xattrs to set: its mode and times
+		 * wait for finish_dirs. */
+		if (owner_ids(u, e, &uid, &gid, &do_chown) < 0)
 			return -1;
-		/* Writable until the end, whatever its final mode. */
-		if (r == 0 && mkdirat(dirfd, name, 0700) < 0)
-			return layer_error(u, errno, "image.layer.write", "cannot create the directory");
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return layer_error(u, errno, "image.layer.write", "cannot open the directory");
-		if (fd_metadata(u, e, fd, false) < 0)
-			return -1;
+		if (do_chown || archive_entry_xattr_reset(e) > 0) {
+			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot open the directory");
+			if (fd_metadata(u, e, fd, false, 0) < 0)
+				return -1;
+		}
 		u->dirs = xrealloc(u->dirs, (u->n_dirs + 1) * sizeof(*u->dirs));
 		d = &u->dirs[u->n_dirs++];
 		d->path = *parent ? xasprintf("%s/%s", parent, name) : xstrdup(name);
@@ -621,25 +674,43 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
 		entry_times(e, d->times);
 		return 0;
 	}
-	case AE_IFREG:
-		if (clear_name(u, dirfd, name, false) < 0)
-			return -1;
-		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	case AE_IFREG: {
+		/* Created with its final mode when no special bit is in it
+		 * (umask is 0 here); an fd opened by the create can write
+		 * whatever the mode.  An earlier entry of that name goes first. */
+		mode_t mode = archive_entry_perm(e) & 07777;
+		mode_t cmode = mode & 07000 ? 0600 : mode;
+
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, cmode);
+		if (fd < 0 && errno == EEXIST) {
+			if (clear_name(u, dirfd, name, false) < 0)
+				return -1;
+			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    cmode);
+		}
 		if (fd < 0)
 			return layer_error(u, errno, "image.layer.write", "cannot create the file");
 		if (write_data(u, fd, archive_entry_size(e)) < 0)
 			return -1;
-		return fd_metadata(u, e, fd, true);
+		return fd_metadata(u, e, fd, true, cmode);
+	}
 	case AE_IFLNK: {
 		const char *target = archive_entry_symlink(e);
 
 		if (target == NULL || *target == '\0')
 			return layer_error(u, 0, "image.layer.malformed", "a symlink without a target");
-		if (clear_name(u, dirfd, name, false) < 0)
-			return -1;
-		/* The target is only data: it is never followed here. */
-		if (symlinkat(target, dirfd, name) < 0)
-			return layer_error(u, errno, "image.layer.write", "cannot create the symlink");
+		/* The target is only data: it is never followed here.  An
+		 * earlier entry of that name goes first. */
+		if (symlinkat(target, dirfd, name) < 0) {
+			if (errno != EEXIST)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot create the symlink");
+			if (clear_name(u, dirfd, name, false) < 0)
+				return -1;
+			if (symlinkat(target, dirfd, name) < 0)
+				return layer_error(u, errno, "image.layer.write",
+						   "cannot create the symlink");
+		}
 		return at_metadata(u, e, dirfd, name, true);
 	}
 	case AE_IFCHR:
@@ -761,7 +832,8 @@ static void blame_the_blob(struct unpack *u)
 
 static void unpack_free(struct unpack *u)
 {
-	invalidate_cache(u);
+	drop_levels(u, 0);
+	free(u->levels);
 	if (u->raw)
 		archive_read_free(u->raw);
 	if (u->tar)
@@ -821,6 +893,7 @@ int layer_unpack(struct image_store *s, void *jobp, void *resultp,
 	_cleanup_free_ char *final = xasprintf(STORE_LAYERS "/%s", hex);
 	_cleanup_close_ int lockfd = -1, tmpfd = -1;
 	struct unpack *u;
+	struct stat st;
 	int rc;
 
 	/* One unpack per layer across processes; the loser finds it done. */
@@ -844,16 +917,26 @@ int layer_unpack(struct image_store *s, void *jobp, void *resultp,
 	u->job = job;
 	u->res = res;
 	u->err = err;
-	u->cached_fd = -1;
 	u->cdig = digester_new();
 	u->udig = digester_new();
 	u->opaque_xattr = s->owners == STORE_OWNERS_ROOT ? "trusted.overlay.opaque"
 							 : "user.overlay.opaque";
+	u->self_uid = geteuid();
+	u->self_gid = getegid();
 	u->rootfd = openat(s->dirfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (tmpfd < 0 || u->rootfd < 0)
+	/* What is created below is owned by us (self_uid, self_gid: no chown
+	 * for an entry that is too), unless a setgid store directory passed
+	 * its bit down: clear it.  Files are created with their modes: no
+	 * umask. */
+	if (tmpfd < 0 || u->rootfd < 0 || fstat(u->rootfd, &st) < 0 ||
+	    ((st.st_mode & S_ISGID) && fchmod(u->rootfd, 0755) < 0)) {
 		rc = skiff_error_set(err, errno, "image.store.write", "cannot open %s/%s", s->path, tmp);
-	else
+	} else {
+		mode_t old_umask = umask(0);
+
 		rc = unpack_stream(u);
+		umask(old_umask);
+	}
 	if (rc < 0 && job->digest && err && *err && strcmp((*err)->id, "image.layer.malformed") == 0)
 		blame_the_blob(u);
 	if (rc == 0)
