@@ -4,7 +4,10 @@
  * The blob streams through two libarchive readers: the first only
  * decompresses (gzip, zstd, or nothing) and sees the compressed bytes, which
  * are digested; the second parses the tar from the first's output, which is
- * digested too (the diff_id).  No compressed copy is written.
+ * digested too (the diff_id).  No compressed copy is written.  The first
+ * runs in a thread of its own, a few blocks ahead of the second, as
+ * `gzip -d | tar -x` runs in two processes: decompressing and digesting
+ * take about as long as creating the files.
  *
  * A layer is hostile until proven otherwise.  We do not use
  * archive_write_disk: every entry is created relative to the layer's
@@ -18,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +34,31 @@
 #include <archive_entry.h>
 
 #include "image/image-internal.h"
+
+/* The decompressor thread's output: blocks of the tar stream.  len 0 is
+ * its end, -1 a failure (errnum, msg, id). */
+#define RING_SLOTS 8
+#define SLOT_SIZE (128u << 10)
+
+struct slot {
+	ssize_t len;
+	char buf[SLOT_SIZE];
+};
+
+struct ring {
+	pthread_mutex_t lock;
+	pthread_cond_t filled, emptied;
+	struct slot *slots;
+	unsigned head, tail;             /* the next to read, the next to fill */
+	bool holding;                    /* the tar reader has slots[head] */
+	bool stop;                       /* the tar side failed: stop decompressing */
+	int stop_pipe[2];                /* wakes the thread waiting for the fetch */
+	bool running;
+	pthread_t thread;
+	int errnum;
+	const char *id;
+	char *msg;
+};
 
 struct deferred_dir {
 	char *path;                      /* "" for the layer root */
@@ -43,6 +73,7 @@ struct unpack {
 	struct skiff_error **err;
 	int rootfd;
 	struct archive *raw, *tar;
+	struct ring ring;
 	struct digester *cdig, *udig;
 	uint64_t csize, usize;
 	const char *entry;               /* the entry being unpacked, for errors */
@@ -60,7 +91,6 @@ struct unpack {
 	uid_t self_uid;                  /* what a new file is owned by: no chown */
 	gid_t self_gid;
 	char cbuf[128 * 1024];
-	char ubuf[128 * 1024];
 };
 
 static int layer_error(struct unpack *u, int errnum, const char *id, const char *fmt, ...)
@@ -108,6 +138,17 @@ static ssize_t blob_read(struct unpack *u, void *buf, size_t len)
 		if (r != 0 || !j->growing || j->notify_fd < 0 ||
 		    (j->size != 0 && u->csize >= j->size))
 			return r;
+		if (u->ring.stop_pipe[0] >= 0) {
+			struct pollfd p[2] = { { .fd = j->notify_fd, .events = POLLIN },
+					       { .fd = u->ring.stop_pipe[0], .events = POLLIN } };
+
+			if (poll(p, 2, -1) < 0)
+				continue;
+			if (p[1].revents) {
+				errno = ECANCELED;
+				return -1;
+			}
+		}
 		n = read(j->notify_fd, t, sizeof(t));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -139,20 +180,125 @@ static ssize_t raw_read(struct archive *a, void *data, const void **buf)
 	}
 }
 
+/* The decompressor thread: fills the ring's slots with the tar stream,
+ * digesting it, until its end or a failure; then reads what the
+ * decompressor left of the blob, so that the blob's digest covers it all. */
+static void *decompress_main(void *data)
+{
+	struct unpack *u = data;
+	struct ring *rg = &u->ring;
+
+	for (;;) {
+		struct slot *sl;
+		la_ssize_t r;
+
+		pthread_mutex_lock(&rg->lock);
+		while (rg->tail - rg->head == RING_SLOTS && !rg->stop)
+			pthread_cond_wait(&rg->emptied, &rg->lock);
+		sl = rg->stop ? NULL : &rg->slots[rg->tail % RING_SLOTS];
+		pthread_mutex_unlock(&rg->lock);
+		if (sl == NULL)
+			return NULL;
+		r = archive_read_data(u->raw, sl->buf, SLOT_SIZE);
+		if (r > 0) {
+			digester_update(u->udig, sl->buf, (size_t)r);
+			u->usize += (uint64_t)r;
+		} else if (r < 0) {
+			rg->errnum = archive_errno(u->raw);
+			rg->id = "image.layer.malformed";
+			rg->msg = xasprintf("cannot decompress: %s", archive_error_string(u->raw));
+			r = -1;
+		} else {
+			for (;;) {
+				const void *b;
+				ssize_t n = raw_read(u->raw, u, &b);
+
+				if (n == 0)
+					break;
+				if (n < 0) {
+					rg->errnum = errno;
+					rg->id = "image.read";
+					rg->msg = xstrdup("cannot read the blob");
+					r = -1;
+					break;
+				}
+			}
+		}
+		sl->len = r;
+		pthread_mutex_lock(&rg->lock);
+		rg->tail++;
+		pthread_cond_signal(&rg->filled);
+		pthread_mutex_unlock(&rg->lock);
+		if (r <= 0)
+			return NULL;
+	}
+}
+
+/* The tar reader's input: the next slot the decompressor filled (the one
+ * before goes back to it: libarchive is done with a block at the next
+ * read).  The last slot, the end or a failure, is never given back. */
 static ssize_t tar_read(struct archive *a, void *data, const void **buf)
 {
 	struct unpack *u = data;
-	la_ssize_t r = archive_read_data(u->raw, u->ubuf, sizeof(u->ubuf));
+	struct ring *rg = &u->ring;
+	struct slot *sl;
 
-	if (r < 0) {
-		archive_set_error(a, archive_errno(u->raw), "cannot decompress: %s",
-				  archive_error_string(u->raw));
+	pthread_mutex_lock(&rg->lock);
+	if (rg->holding) {
+		rg->holding = false;
+		rg->head++;
+		pthread_cond_signal(&rg->emptied);
+	}
+	while (rg->head == rg->tail)
+		pthread_cond_wait(&rg->filled, &rg->lock);
+	sl = &rg->slots[rg->head % RING_SLOTS];
+	rg->holding = sl->len > 0;
+	pthread_mutex_unlock(&rg->lock);
+	if (sl->len < 0) {
+		archive_set_error(a, rg->errnum, "%s", rg->msg);
 		return -1;
 	}
-	digester_update(u->udig, u->ubuf, (size_t)r);
-	u->usize += (uint64_t)r;
-	*buf = u->ubuf;
-	return r;
+	*buf = sl->buf;
+	return sl->len;
+}
+
+/* Stops the decompressor (when the tar side failed) and waits for it. */
+static void ring_stop(struct unpack *u)
+{
+	struct ring *rg = &u->ring;
+
+	if (!rg->running)
+		return;
+	pthread_mutex_lock(&rg->lock);
+	rg->stop = true;
+	pthread_cond_signal(&rg->emptied);
+	pthread_mutex_unlock(&rg->lock);
+	if (write(rg->stop_pipe[1], "", 1) < 0)
+		abort();                 /* a fresh pipe with room: cannot happen */
+	pthread_join(rg->thread, NULL);
+	rg->running = false;
+	close(rg->stop_pipe[0]);
+	close(rg->stop_pipe[1]);
+	rg->stop_pipe[0] = rg->stop_pipe[1] = -1;
+}
+
+static int ring_start(struct unpack *u)
+{
+	struct ring *rg = &u->ring;
+	int r;
+
+	rg->slots = xmalloc(RING_SLOTS * sizeof(*rg->slots));
+	if (pipe2(rg->stop_pipe, O_CLOEXEC) < 0)
+		return layer_error(u, errno, "image.unpack.process", "cannot make a pipe");
+	pthread_mutex_init(&rg->lock, NULL);
+	pthread_cond_init(&rg->filled, NULL);
+	pthread_cond_init(&rg->emptied, NULL);
+	r = pthread_create(&rg->thread, NULL, decompress_main, u);
+	if (r != 0)
+		return layer_error(u, r, "image.unpack.process",
+				   "cannot start the decompressing thread");
+	rg->running = true;
+	return 0;
 }
 
 static int open_readers(struct unpack *u)
@@ -170,6 +316,10 @@ static int open_readers(struct unpack *u)
 	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
 		return layer_error(u, archive_errno(u->raw), "image.layer.malformed",
 				   "cannot read the blob: %s", archive_error_string(u->raw));
+	/* From here u->raw, cdig, udig, csize and usize are the thread's
+	 * until ring_stop or the end it reports. */
+	if (ring_start(u) < 0)
+		return -1;
 	archive_read_support_format_tar(u->tar);
 	if (archive_read_open(u->tar, u, NULL, tar_read, NULL) != ARCHIVE_OK)
 		return layer_error(u, 0, "image.layer.malformed", "not a tar archive: %s",
@@ -177,8 +327,9 @@ static int open_readers(struct unpack *u)
 	return 0;
 }
 
-/* Reads what the tar reader left (padding after the end marker) and what
- * the decompressor left, so that both digests cover everything. */
+/* Reads what the tar reader left (padding after the end marker) to the
+ * end the decompressor reports, having read the rest of the blob: both
+ * digests cover everything. */
 static int drain(struct unpack *u)
 {
 	const void *b;
@@ -187,19 +338,14 @@ static int drain(struct unpack *u)
 		ssize_t r = tar_read(u->tar, u, &b);
 
 		if (r < 0)
-			return layer_error(u, 0, "image.layer.malformed", "%s",
-					   archive_error_string(u->tar));
+			return layer_error(u, u->ring.errnum, u->ring.id, "%s", u->ring.msg);
 		if (r == 0)
 			break;
 	}
-	for (;;) {
-		ssize_t r = raw_read(u->raw, u, &b);
-
-		if (r < 0)
-			return layer_error(u, errno, "image.read", "cannot read the blob");
-		if (r == 0)
-			return 0;
-	}
+	/* The thread ended after the end it reported. */
+	pthread_join(u->ring.thread, NULL);
+	u->ring.running = false;
+	return 0;
 }
 
 /* ---- paths ---------------------------------------------------------------------- */
@@ -832,6 +978,12 @@ static void blame_the_blob(struct unpack *u)
 
 static void unpack_free(struct unpack *u)
 {
+	ring_stop(u);
+	for (int i = 0; i < 2; i++)
+		if (u->ring.stop_pipe[i] >= 0)
+			close(u->ring.stop_pipe[i]);
+	free(u->ring.slots);
+	free(u->ring.msg);
 	drop_levels(u, 0);
 	free(u->levels);
 	if (u->raw)
@@ -921,6 +1073,7 @@ int layer_unpack(struct image_store *s, void *jobp, void *resultp,
 	u->udig = digester_new();
 	u->opaque_xattr = s->owners == STORE_OWNERS_ROOT ? "trusted.overlay.opaque"
 							 : "user.overlay.opaque";
+	u->ring.stop_pipe[0] = u->ring.stop_pipe[1] = -1;
 	u->self_uid = geteuid();
 	u->self_gid = getegid();
 	u->rootfd = openat(s->dirfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -937,6 +1090,9 @@ int layer_unpack(struct image_store *s, void *jobp, void *resultp,
 		rc = unpack_stream(u);
 		umask(old_umask);
 	}
+	/* A failure of the tar side leaves the decompressor running. */
+	if (rc < 0)
+		ring_stop(u);
 	if (rc < 0 && job->digest && err && *err && strcmp((*err)->id, "image.layer.malformed") == 0)
 		blame_the_blob(u);
 	if (rc == 0)
