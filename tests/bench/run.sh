@@ -23,6 +23,10 @@
 #                 for the kernel's overlay driver: with none, Podman 4.3
 #                 falls back to vfs, which copies the rootfs on every run.
 #
+# skiff-run-rootless: with /etc/subuid ranges the first of the untimed
+# runs leaves the holder of the user namespace later runs join (skiff(1),
+# RUN), as Podman's import leaves its pause process; the cleanup ends it.
+#
 # Rows whose tool is missing are left out with a note.  Run as root: the
 # root rows as root, the rootless rows as USER (default skiff-test).
 
@@ -60,6 +64,11 @@ cleanup() {
   # end it by the pid it recorded, then remove everything.
   local pause=$work/home/run/libpod/tmp/pause.pid
   [ -f "$pause" ] && kill "$(cat "$pause")" 2>/dev/null
+  # skiff's holder of the user namespace rootless runs share, by its pid.
+  local rec
+  for rec in "$work"/home/run/skiff/.userns/*.pid; do
+    [ -f "$rec" ] && kill -KILL "$(cut -d' ' -f1 "$rec")" 2>/dev/null
+  done
   rm -rf --one-file-system "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
