@@ -7,8 +7,9 @@
  * such run leaves a small holder process in a user namespace with that
  * mapping, and later runs with the same mapping join it with setns(2)
  * instead of mapping a new one.  The holder does nothing but exist: no
- * socket, no service; it lives in its own session so no terminal signal
- * reaches it, and `skiff userns-stop` (or SIGTERM/SIGKILL) ends it.
+ * socket, no service, none of its maker's fds, command line or
+ * environment; it lives in its own session so no terminal signal reaches
+ * it, and `skiff userns-stop` (or SIGTERM/SIGKILL) ends it.
  * Containers that are running keep the namespace alive by themselves.
  *
  * STATE_ROOT/.userns/KEY.pid names it: "PID INODE", KEY a digest of the
@@ -137,6 +138,33 @@ static int open_holder_ns(pid_t pid, ino_t ino, const struct sys_id_map *uids, c
 	return steal_fd(&fd);
 }
 
+/* The holder outlives the run that made it: it must not keep showing
+ * that run's command line and environment (`-e PASSWORD=...`, a CI job's
+ * tokens) in /proc/PID/cmdline and environ for days.  Both are the
+ * memory ranges the kernel recorded at exec, named in /proc/self/stat;
+ * zeroing them is what setproctitle does. */
+static void scrub_exec_strings(void)
+{
+	_cleanup_free_ char *stat = NULL;
+	unsigned long arg_start, arg_end, env_start, env_end;
+	const char *p;
+	int field = 2;               /* comm, whose end is the last ')' */
+
+	if (read_file_at(AT_FDCWD, "/proc/self/stat", 4096, &stat, NULL, NULL) < 0 ||
+	    (p = strrchr(stat, ')')) == NULL)
+		return;
+	for (p++; *p != '\0' && field < 48; p++)
+		if (*p == ' ')
+			field++;
+	if (sscanf(p, "%lu %lu %lu %lu", &arg_start, &arg_end, &env_start, &env_end) != 4 ||
+	    arg_end <= arg_start || env_end < env_start)
+		return;
+	memset((void *)env_start, 0, env_end - env_start);
+	memset((void *)arg_start, 0, arg_end - arg_start);
+	if (arg_end - arg_start > sizeof(HOLDER_NAME))
+		memcpy((void *)arg_start, HOLDER_NAME, sizeof(HOLDER_NAME));
+}
+
 static _Noreturn void holder_main(int sock)
 {
 	sigset_t all;
@@ -165,6 +193,7 @@ static _Noreturn void holder_main(int sock)
 	if (chdir("/") < 0)
 		_exit(1);
 	prctl(PR_SET_NAME, HOLDER_NAME);
+	scrub_exec_strings();
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)

@@ -407,23 +407,23 @@ check_keep_prune() {
     is "$status" 0 "the multi image is named again"
 }
 
-# The holders of kept user namespaces with this test's marker, by pid.
-kept_holders() {
-    local d
-    for d in /proc/[0-9]*; do
-        [ "$(cat "$d/comm" 2>/dev/null)" = skiff-userns ] &&
-            grep -qzxF "SKIFF_TEST_TOKEN=$TOKEN" "$d/environ" 2>/dev/null && echo "${d#/proc/}"
-    done
+# recorded_holder FILE: the pid FILE (a STATE_ROOT/.userns record, "PID
+# INODE") names, if that process still is a holder of that namespace.
+recorded_holder() {
+    local pid ino
+    read -r pid ino <"$1" 2>/dev/null || return 0
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = skiff-userns ] &&
+        [ "$(readlink "/proc/$pid/ns/user" 2>/dev/null)" = "user:[$ino]" ] && echo "$pid"
+    return 0
 }
 
 # Rootless with a range, runs share the user namespace a holder keeps
 # (skiff(1), RUN); root and one mapped id make none.
 check_kept_userns() {
-    local rec pid ino first pid2 ino2 fds
+    local rec pid ino first pid2 ino2 fds i
     if [ "$MODE" != range ]; then
         skrun "$BB" true
         is "$(ls "$STATE_ROOT/.userns" 2>/dev/null | grep -c '\.pid$')" 0 "no user namespace holder is recorded"
-        is "$(kept_holders)" "" "no user namespace holder runs"
         return
     fi
     skrun "$BB" readlink /proc/self/ns/user
@@ -431,11 +431,13 @@ check_kept_userns() {
     rec=$(ls "$STATE_ROOT"/.userns/*.pid 2>/dev/null)
     ok "a run records the holder of the user namespace it ran in" test -f "$rec"
     read -r pid ino <"$rec"
-    is "$(kept_holders)" "$pid" "one holder runs, the recorded pid"
+    is "$(recorded_holder "$rec")" "$pid" "the recorded pid is a holder of the recorded namespace"
     is "$first" "user:[$ino]" "the job ran in the recorded namespace"
     is "$(stat -c %a "$STATE_ROOT/.userns")" 700 "the records are in a private directory"
     fds=$(for f in /proc/"$pid"/fd/*; do readlink "$f"; done | sort | uniq -c | awk '{print $1, $2}')
     is "$fds" "3 /dev/null" "the holder keeps nothing of the caller's open: 0, 1, 2 are /dev/null"
+    is "$(tr -d '\0' <"/proc/$pid/cmdline")" skiff-userns "its command line is not the run's"
+    is "$(tr -d '\0' <"/proc/$pid/environ")" "" "nor is its environment (the run's secrets, tokens)"
     isnt "$(ps -o sess= -p "$pid" | tr -d ' ')" "$(ps -o sess= -p $$ | tr -d ' ')" \
         "the holder is in a session of its own"
     skrun "$BB" sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map /proc/self/gid_map; id -u'
@@ -464,26 +466,29 @@ check_kept_userns() {
     is "$status" 0 "a record naming another process is not trusted"
     read -r pid ino <"$rec"
     isnt "$pid" $$ "... it is replaced by a new holder"
-    is "$(kept_holders | sort -n | tr '\n' ' ')" "$(printf '%s\n' "$pid" "$pid2" | sort -n | tr '\n' ' ')" \
-        "... (the holder the forged record hid still runs)"
+    is "$out" "user:[$ino]" "... whose namespace the job ran in"
+    is "$(cat "/proc/$pid2/comm" 2>/dev/null)" skiff-userns "... (the holder the forged record hid still runs)"
     kill -KILL "$pid2"
 
     capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
     is "$status:$out" "0:1" "skiff userns-stop ends the holder and says so"
     ok "... whose record is removed" test ! -e "$rec"
-    is "$(kept_holders)" "" "... and which is gone"
+    ok "... and which is gone" test ! -d "/proc/$pid"
     capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
     is "$status:$out" "0:0" "skiff userns-stop with none: 0"
 
-    # Concurrent first runs make one holder.
-    local pids=() fails=0 p
+    # Concurrent first runs make one holder: all of them run in the
+    # namespace the one record names.
+    local pids=() fails=0 p seen
     for i in 1 2 3 4; do
-        skrun_raw "$BB" true >/dev/null 2>&1 </dev/null &
+        skrun_raw "$BB" readlink /proc/self/ns/user >"$TEST_TMP/ns.$i" 2>&1 </dev/null &
         pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
     is "$fails" 0 "4 concurrent runs with no holder succeed"
-    is "$(kept_holders | wc -l)" 1 "... and leave one holder"
+    read -r pid ino <"$rec"
+    seen=$(cat "$TEST_TMP"/ns.[1-4] | sort -u)
+    is "$seen" "user:[$ino]" "... all in the namespace of the one recorded holder"
     capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
     is "$status:$out" "0:1" "... which userns-stop ends"
 }
