@@ -112,8 +112,23 @@ static int read_record(int dirfd, const char *name, pid_t *pid, ino_t *ino)
 	return 0;
 }
 
+/* Whether PID has exited: a zombie still shows its user namespace (it
+ * is in its credentials) until its parent reaps it, which for an orphaned
+ * holder may take a while. */
+static bool exited(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", pid), *stat = NULL;
+	const char *p;
+
+	if (read_file_at(AT_FDCWD, path, 4096, &stat, NULL, NULL) < 0 ||
+	    (p = strrchr(stat, ')')) == NULL)
+		return true;
+	return p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x';
+}
+
 /* An fd of the user namespace of PID if it is the recorded one, with
- * exactly these maps and owned by us; -1 otherwise. */
+ * exactly these maps and owned by us, and PID has not exited; -1
+ * otherwise. */
 static int open_holder_ns(pid_t pid, ino_t ino, const struct sys_id_map *uids, const struct sys_id_map *gids, size_t n)
 {
 	_cleanup_free_ char *ns = xasprintf("/proc/%d/ns/user", pid);
@@ -132,8 +147,9 @@ static int open_holder_ns(pid_t pid, ino_t ino, const struct sys_id_map *uids, c
 	    read_file_at(AT_FDCWD, gm, 4096, &gkernel, NULL, NULL) < 0 ||
 	    !same_map(ukernel, uids, n) || !same_map(gkernel, gids, n))
 		return -1;
-	/* The maps were read through PID: it must still be in that namespace. */
-	if (stat(ns, &again) < 0 || again.st_ino != ino)
+	/* The maps were read through PID: it must still be in that namespace,
+	 * and alive (a dead holder's namespace would be gone with the run). */
+	if (stat(ns, &again) < 0 || again.st_ino != ino || exited(pid))
 		return -1;
 	return steal_fd(&fd);
 }
@@ -352,7 +368,8 @@ static int stop_holder(int dirfd, const char *name, unsigned *stopped)
 	comm_path = xasprintf("/proc/%d/comm", pid);
 	ns = xasprintf("/proc/%d/ns/user", pid);
 	if (read_file_at(AT_FDCWD, comm_path, 64, &comm, NULL, NULL) < 0 ||
-	    strcmp(comm, HOLDER_NAME "\n") != 0 || stat(ns, &st) < 0 || st.st_ino != ino)
+	    strcmp(comm, HOLDER_NAME "\n") != 0 || stat(ns, &st) < 0 || st.st_ino != ino ||
+	    exited(pid))
 		goto gone;
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
 		return -1;
