@@ -67,10 +67,14 @@ cleanup() {
   # end it by the pid it recorded, then remove everything.
   local pause=$work/home/run/libpod/tmp/pause.pid
   [ -f "$pause" ] && kill "$(cat "$pause")" 2>/dev/null
-  # skiff's holder of the user namespace rootless runs share, by its pid.
-  local rec
+  # skiff's holder of the user namespace rootless runs share, by the pid
+  # it recorded, if that pid still is the holder of the recorded namespace.
+  local rec hpid hino
   for rec in "$work"/home/run/skiff/.userns/*.pid; do
-    [ -f "$rec" ] && kill -KILL "$(cut -d' ' -f1 "$rec")" 2>/dev/null
+    read -r hpid hino <"$rec" 2>/dev/null || continue
+    [ "$(cat "/proc/$hpid/comm" 2>/dev/null)" = skiff-userns ] &&
+      [ "$(readlink "/proc/$hpid/ns/user" 2>/dev/null)" = "user:[$hino]" ] &&
+      kill -KILL "$hpid" 2>/dev/null
   done
   rm -rf --one-file-system "$work" 2>/dev/null || true
 }
