@@ -160,6 +160,11 @@ int job_stop(const char *store, const char *what, int timeout, struct skiff_erro
  * follow: until the job ends. */
 int job_logs(const char *store, const char *what, bool follow, int out_fd, int err_fd,
 	     struct skiff_error **err);
+/* skiff userns-stop: ends the holders of the user namespaces that rootless
+ * runs share (job/userns_keep.c) recorded under the state root (NULL: the
+ * default one); *stopped gets how many were running.  Running containers
+ * keep their namespace; the next run makes a new holder. */
+int job_userns_stop(const char *state_root, unsigned *stopped, struct skiff_error **err);
 /* skiff rm -f: stops a running job first, then removes what is left. */
 int job_remove_force(const char *store, const char *state_root, const char *what,
 		     struct skiff_error **err);

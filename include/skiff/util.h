@@ -101,6 +101,8 @@ int write_file_at(int dirfd, const char *path, const char *data,
 		  struct skiff_error **err);
 /* Writes all of buf, retrying on EINTR and short writes. */
 ssize_t write_all(int fd, const void *buf, size_t len);
+/* mkdir -p: the missing parents 0755, PATH itself MODE (errno set). */
+int mkdir_parents(const char *path, mode_t mode);
 /* Removes a directory tree below dirfd/name without following symlinks. */
 int remove_tree_at(int dirfd, const char *name, struct skiff_error **err);
 

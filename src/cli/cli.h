@@ -44,6 +44,8 @@ int cli_cmd_logout(int argc, char **argv, struct skiff_error **err);
 int run_cli_main(int argc, char **argv);
 /* skiff rm (cli/run.c): containers kept with --keep. */
 int rm_cli_main(int argc, char **argv);
+/* skiff userns-stop (cli/run.c): ends the kept user namespaces. */
+int userns_stop_cli_main(int argc, char **argv);
 
 /* ---- containers.c: lifecycle from another shell (ps, inspect, wait,
  * kill, stop, logs) and the printing side of run -d ---- */

@@ -11,6 +11,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: skiff oci [GLOBAL OPTIONS] COMMAND ...   the OCI runtime (runc's CLI)\n"
 		"       skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]   run a job in a container\n"
 		"       skiff rm [--store DIR] [-f] NAME|ID...   remove a container (-f: stop it first)\n"
+		"       skiff userns-stop [--root DIR]   end the user namespace rootless runs share\n"
 		"       skiff --version\n"
 		"       skiff [--debug] [--log FILE] [--log-format text|json] IMAGE-COMMAND ...\n");
 	image_cli_usage(f);
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
 		return run_cli_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
 		return rm_cli_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "userns-stop") == 0)
+		return userns_stop_cli_main(argc - 1, argv + 1);
 	/* lifecycle from another shell (cli/containers.c) */
 	if (argc >= 2 && strcmp(argv[1], "ps") == 0)
 		return ps_cli_main(argc - 1, argv + 1);

@@ -390,3 +390,42 @@ int rm_cli_main(int argc, char **argv)
 	}
 	return status;
 }
+
+/* skiff userns-stop [--root DIR]: ends the holders of the user namespaces
+ * rootless runs share; prints how many were running. */
+int userns_stop_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_error_ struct skiff_error *err = NULL;
+	const char *root = NULL;
+	unsigned stopped;
+	int c;
+
+	FOR_EACH_OPT(c, argc, argv, "", opts) {
+		switch (c) {
+		case OPT_ROOT: root = optarg; break;
+		default:
+			skiff_error_set(&err, 0, "cli.usage",
+					"userns-stop: unknown option or missing value in \"%s\" "
+					"(usage: skiff userns-stop [--root DIR])", argv[optind - 1]);
+			skiff_log_error(err);
+			return 125;
+		}
+	}
+	if (optind < argc) {
+		skiff_error_set(&err, 0, "cli.usage",
+				"userns-stop: unexpected argument \"%s\" (usage: skiff userns-stop "
+				"[--root DIR])", argv[optind]);
+		skiff_log_error(err);
+		return 125;
+	}
+	if (job_userns_stop(root, &stopped, &err) < 0) {
+		skiff_log_error(err);
+		return 125;
+	}
+	printf("%u\n", stopped);
+	return 0;
+}

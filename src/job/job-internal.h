@@ -52,6 +52,16 @@ struct job_spec_input {
 int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop_signal,
 		   struct skiff_error **err);
 
+/* ---- userns_keep.c: the user namespace rootless runs share ---------------- */
+
+/* *ns_fd: the user namespace with these maps (N entries each) that the
+ * holder recorded under STATE_ROOT/.userns keeps, made first if there is
+ * none.  "userns.keep", "userns.map", "userns.helper_missing",
+ * "container.userns" errors. */
+int job_userns_keep(const char *state_root, const struct sys_id_map *uids,
+		    const struct sys_id_map *gids, size_t n, int *ns_fd,
+		    struct skiff_error **err);
+
 /* ---- files.c: what the container's directory holds ------------------------ */
 
 struct job_net;
@@ -198,6 +208,10 @@ struct job_run {
 	struct job_net net;
 	/* containers.c: the record of the run in its directory */
 	int lock_fd;                 /* STORE/containers/ID/lock */
+	/* userns_keep.c: the shared user namespace the run joins, and the
+	 * /proc/SKIFF_PID/fd/N path the runtime opens it by */
+	int kept_userns;
+	char *kept_userns_path;
 };
 void job_run_init(struct job_run *jr, const struct job_options *o, struct job_result *r);
 int job_run_prepare(struct job_run *jr, struct skiff_error **err);

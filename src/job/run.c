@@ -254,12 +254,32 @@ void job_run_init(struct job_run *jr, const struct job_options *o, struct job_re
 	jr->o = o;
 	jr->r = r;
 	jr->in.o = o;
-	jr->cdirfd = jr->mnt_ns = jr->user_ns = jr->log_fd = -1;
+	jr->cdirfd = jr->mnt_ns = jr->user_ns = jr->log_fd = jr->kept_userns = -1;
 	jr->sw = (struct stdio_swap){ { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
 	jr->stop_signal = SIGTERM;
 	jr->net = (struct job_net)JOB_NET_INIT;
 	r->container_id = random_id();
 	r->name = o->name ? xstrdup(o->name) : xasprintf("job-%.12s", r->container_id);
+}
+
+/* Rootless runs mapping subordinate ranges share one user namespace kept
+ * by a holder (userns_keep.c) instead of paying for newuidmap and
+ * newgidmap each time; SKIFF_USERNS_KEEP=0 asks for a fresh one per run.
+ * Not when networking joins the namespace owning --network ns:PATH, nor
+ * where skiff may write any map itself (no helper to save). */
+static int join_kept_userns(struct job_run *jr, struct skiff_error **err)
+{
+	const char *env = getenv("SKIFF_USERNS_KEEP");
+
+	if (!jr->in.rootless || jr->in.n_map == 0 || jr->net.userns_path != NULL ||
+	    (env != NULL && strcmp(env, "0") == 0) || sys_can_write_any_map())
+		return 0;
+	if (job_userns_keep(jr->state_root, jr->in.uid_map, jr->in.gid_map, jr->in.n_map,
+			    &jr->kept_userns, err) < 0)
+		return -1;
+	jr->kept_userns_path = xasprintf("/proc/%d/fd/%d", getpid(), jr->kept_userns);
+	jr->in.join_userns = jr->kept_userns_path;
+	return 0;
 }
 
 /* Phase 1, prepare: the image, the name, the container's directory and
@@ -318,6 +338,8 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.hostname = jr->hostname;
 	jr->in.secret_env = jr->secret_env;
 	jr->in.join_userns = jr->net.userns_path;      /* networking */
+	if (join_kept_userns(jr, err) < 0)
+		return -1;
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
 	job_events_args(jr->ev, jr->spec->process->args);
@@ -481,6 +503,9 @@ void job_run_clear(struct job_run *jr)
 	skiff_closep(&jr->user_ns);
 	skiff_closep(&jr->log_fd);
 	skiff_closep(&jr->lock_fd);
+	skiff_closep(&jr->kept_userns);
+	free(jr->kept_userns_path);
+	jr->kept_userns_path = NULL;
 	if (jr->s != NULL)
 		image_store_close(jr->s);
 	jr->s = NULL;

@@ -516,7 +516,8 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 
 	if (in->rootless && in->join_userns != NULL) {
 		/* networking: the user namespace owning the joined network
-		 * namespace, with its own mapping. */
+		 * namespace, with its own mapping; or the kept one, with the
+		 * store's mapping (userns_keep.c). */
 		set_namespace_path(linux_, "user", in->join_userns);
 	} else if (in->rootless) {
 		json_object_set_new(linux_, "uidMappings", id_maps(in->uid_map, in->n_map, geteuid()));

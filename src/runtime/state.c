@@ -59,23 +59,6 @@ static int check_private_dir(const char *path, struct skiff_error **err)
 	return 0;
 }
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *copy = xstrdup(path);
-
-	for (char *p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(copy, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static bool is_tmp_fallback(const char *path)
 {
 	return strncmp(path, "/tmp/skiff-", 11) == 0;

@@ -8,6 +8,7 @@
  * users who have /etc/subuid and /etc/subgid ranges. */
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -55,14 +56,17 @@ static char *map_text(const struct sys_id_map *m, size_t n)
 	return text;
 }
 
-static int run_map_helper(const char *helper, pid_t pid,
-			  const struct sys_id_map *m, size_t n,
-			  struct skiff_error **err)
+/* Starts HELPER PID INSIDE OUTSIDE COUNT...; *child is its pid.
+ * posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
+ * caller's page tables are not copied (a fork of a large runtime costs
+ * more than the exec on slow-fault VMs), and a helper that cannot be
+ * executed is reported here as an errno, not as an exit status. */
+static int spawn_map_helper(const char *helper, pid_t pid,
+			    const struct sys_id_map *m, size_t n, pid_t *child,
+			    struct skiff_error **err)
 {
-	const char *pkg = "uidmap";
 	char **argv = xzalloc((3 * n + 3) * sizeof(char *));
-	int status;
-	pid_t child;
+	int rc;
 
 	argv[0] = xstrdup(helper);
 	argv[1] = xasprintf("%d", pid);
@@ -71,25 +75,25 @@ static int run_map_helper(const char *helper, pid_t pid,
 		argv[3 + 3 * i] = xasprintf("%u", m[i].outside);
 		argv[4 + 3 * i] = xasprintf("%u", m[i].count);
 	}
-	child = fork();
-	if (child < 0) {
-		strv_free(argv);
-		return skiff_error_set(err, errno, "userns.map", "cannot fork %s", helper);
-	}
-	if (child == 0) {
-		execvp(helper, argv);
-		fprintf(stderr, "skiff: cannot run %s: %s (install the Debian package %s)\n",
-			helper, strerror(errno), pkg);
-		_exit(127);
-	}
+	rc = posix_spawnp(child, helper, NULL, NULL, argv, environ);
 	strv_free(argv);
+	if (rc == ENOENT)
+		return skiff_error_set(err, 0, "userns.helper_missing",
+				       "%s is needed for a multi-id user namespace mapping: "
+				       "install the Debian package uidmap", helper);
+	if (rc != 0)
+		return skiff_error_set(err, rc, "userns.map", "cannot run %s", helper);
+	return 0;
+}
+
+static int wait_map_helper(const char *helper, pid_t child, pid_t pid,
+			   struct skiff_error **err)
+{
+	int status;
+
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return skiff_error_set(err, errno, "userns.map", "waiting for %s", helper);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return skiff_error_set(err, 0, "userns.helper_missing",
-				       "%s is needed for a multi-id user namespace mapping: "
-				       "install the Debian package %s", helper, pkg);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return skiff_error_set(err, 0, "userns.map",
 				       "%s failed for the mapping of process %d: check that "
@@ -122,25 +126,33 @@ int sys_write_id_maps(pid_t pid, const struct sys_id_map *uid_map, size_t n_uid,
 	_cleanup_free_ char *uids = map_text(uid_map, n_uid);
 	_cleanup_free_ char *gids = map_text(gid_map, n_gid);
 	bool privileged = sys_can_write_any_map();
+	pid_t gid_helper = -1, uid_helper = -1;
+	int rc = 0;
 
+	/* The two maps are independent files: where both need a setuid
+	 * helper, both helpers run at the same time (each is an exec of a
+	 * setuid binary, several ms where syscalls are slow). */
 	if (n_gid > 0) {
 		if (privileged)
-			;
-		else if (maps_only_self(gid_map, n_gid, getegid())) {
-			if (write_proc_file(pid, "setgroups", "deny", err) < 0)
-				return -1;
-		} else if (run_map_helper("newgidmap", pid, gid_map, n_gid, err) < 0) {
-			return -1;
-		} else {
-			gids[0] = '\0';
-		}
-		if (gids[0] != '\0' && write_proc_file(pid, "gid_map", gids, err) < 0)
-			return -1;
+			rc = write_proc_file(pid, "gid_map", gids, err);
+		else if (maps_only_self(gid_map, n_gid, getegid()))
+			rc = write_proc_file(pid, "setgroups", "deny", err) < 0 ? -1 :
+			     write_proc_file(pid, "gid_map", gids, err);
+		else
+			rc = spawn_map_helper("newgidmap", pid, gid_map, n_gid, &gid_helper, err);
 	}
-	if (n_uid > 0) {
+	if (rc == 0 && n_uid > 0) {
 		if (privileged || maps_only_self(uid_map, n_uid, geteuid()))
-			return write_proc_file(pid, "uid_map", uids, err);
-		return run_map_helper("newuidmap", pid, uid_map, n_uid, err);
+			rc = write_proc_file(pid, "uid_map", uids, err);
+		else
+			rc = spawn_map_helper("newuidmap", pid, uid_map, n_uid, &uid_helper, err);
 	}
-	return 0;
+	/* Both are reaped whatever happened; the first failure is reported. */
+	if (gid_helper > 0 && wait_map_helper("newgidmap", gid_helper, pid,
+					      rc < 0 ? NULL : err) < 0)
+		rc = -1;
+	if (uid_helper > 0 && wait_map_helper("newuidmap", uid_helper, pid,
+					      rc < 0 ? NULL : err) < 0)
+		rc = -1;
+	return rc;
 }

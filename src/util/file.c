@@ -138,3 +138,20 @@ int remove_tree_at(int dirfd, const char *name, struct skiff_error **err)
 		return skiff_error_set(err, errno, "file.remove", "cannot remove %s", name);
 	return 0;
 }
+
+int mkdir_parents(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+
+	for (char *p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}

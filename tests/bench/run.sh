@@ -23,8 +23,15 @@
 #                 for the kernel's overlay driver: with none, Podman 4.3
 #                 falls back to vfs, which copies the rootfs on every run.
 #
+# skiff-run-rootless: with /etc/subuid ranges the first of the untimed
+# runs leaves the holder of the user namespace later runs join (skiff(1),
+# RUN), as Podman's import leaves its pause process; the cleanup ends it.
+#
 # Rows whose tool is missing are left out with a note.  Run as root: the
-# root rows as root, the rootless rows as USER (default skiff-test).
+# root rows as root, the rootless rows as USER (default skiff-test), each
+# row's runs in one runuser session (its set-up, shown as the
+# runuser-session row, would otherwise be counted in every run of every
+# rootless tool alike).
 
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -60,6 +67,15 @@ cleanup() {
   # end it by the pid it recorded, then remove everything.
   local pause=$work/home/run/libpod/tmp/pause.pid
   [ -f "$pause" ] && kill "$(cat "$pause")" 2>/dev/null
+  # skiff's holder of the user namespace rootless runs share, by the pid
+  # it recorded, if that pid still is the holder of the recorded namespace.
+  local rec hpid hino
+  for rec in "$work"/home/run/skiff/.userns/*.pid; do
+    read -r hpid hino <"$rec" 2>/dev/null || continue
+    [ "$(cat "/proc/$hpid/comm" 2>/dev/null)" = skiff-userns ] &&
+      [ "$(readlink "/proc/$hpid/ns/user" 2>/dev/null)" = "user:[$hino]" ] &&
+      kill -KILL "$hpid" 2>/dev/null
+  done
   rm -rf --one-file-system "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -113,21 +129,32 @@ time_runs skiff-run "$skiff" run -q --store "$work/store" --root "$work/state" l
 n=0
 oci_run() { n=$((n + 1)); "$skiff" oci --root "$work/ostate" run --bundle "$bundle" "b$n"; }
 time_runs skiff-oci oci_run
-# hidden_unified_runs CMD: CMD run N+3 times (the first 3 untimed) in a
-# private mount namespace where /sys/fs/cgroup/unified is unmounted (the
-# host's mounts are untouched); prints the N times in µs, sorted, on one
-# line, or nothing if a run fails.  The loop runs inside, so the wrapper
-# is not timed.
+# The timing loop, a bash script: $1 (a command line; $i is the run's
+# number) run N+3 times, the first 3 untimed; prints the N times in µs,
+# sorted, on one line, or nothing if a run fails.  It runs inside the
+# wrapper (unshare, runuser), so the wrapper is not timed.
+loop='t=()
+for ((i = 0; i < '"$runs"' + 3; i++)); do
+  t0=${EPOCHREALTIME/./}
+  eval "$1" >/dev/null 2>&1 || { echo "the command fails: $1" >&2; exit 1; }
+  t1=${EPOCHREALTIME/./}; [ $i -ge 3 ] && t+=($((t1 - t0)))
+done
+printf "%s\n" "${t[@]}" | sort -n | tr "\n" " "'
+# hidden_unified_runs CMD [USER]: the loop over CMD in a private mount
+# namespace where /sys/fs/cgroup/unified is unmounted (the host's mounts
+# are untouched); with USER, as that user (one runuser for all runs).
 hidden_unified_runs() {
+  local pre=
+  [ -n "${2:-}" ] && pre="exec runuser -u $2 -- env -i PATH=/usr/bin:/bin HOME=$uhome USER=$2 LOGNAME=$2 XDG_RUNTIME_DIR=$uhome/run"
   unshare -m --propagation private bash -c '
     umount /sys/fs/cgroup/unified 2>/dev/null || true
-    t=()
-    for ((i = 0; i < '"$runs"' + 3; i++)); do
-      t0=${EPOCHREALTIME/./}
-      eval "$1" >/dev/null 2>&1 || { echo "the command fails: $1" >&2; exit 1; }
-      t1=${EPOCHREALTIME/./}; [ $i -ge 3 ] && t+=($((t1 - t0)))
-    done
-    printf "%s\n" "${t[@]}" | sort -n | tr "\n" " "' bash "$1" || true
+    '"$pre"' bash -c "$2" bash "$1"' bash "$1" "$loop" || true
+}
+# user_runs CMD: the loop over CMD as USER, in one runuser session: the
+# session's set-up (PAM; tens of ms here) is paid once, not in every run,
+# for every rootless row alike.
+user_runs() {
+  as_user bash -c "$loop" bash "$1" || true
 }
 # report LABEL TIMES...: the median and p90 of sorted TIMES (µs).
 report() {
@@ -153,22 +180,25 @@ echo "peak RSS of skiff run (root): ${rss} kB"
 
 echo "# rootless ($user)"
 as_user "$skiff" pull -q --store "$uhome/store" "oci:$image" >/dev/null
-time_runs skiff-run-rootless as_user "$skiff" run -q --store "$uhome/store" localhost/busybox true
-m=0
-uoci_run() { m=$((m + 1)); as_user "$skiff" oci run --bundle "$ubundle" "u$m"; }
-time_runs skiff-oci-rootless uoci_run
+# runuser alone: what each rootless run would cost more if every run
+# opened a session of its own (the rows below open one for all runs).
+time_runs runuser-session as_user true
+read -r -a ts <<<"$(user_runs "$skiff run -q --store $uhome/store localhost/busybox true")"
+report skiff-run-rootless "${ts[@]}"
+read -r -a ts <<<"$(user_runs "$skiff oci run --bundle $ubundle u\$i")"
+report skiff-oci-rootless "${ts[@]}"
 if command -v ch-run >/dev/null; then
-  time_runs ch-run-rootless as_user ch-run "$ubundle/rootfs" -- /bin/true
+  read -r -a ts <<<"$(user_runs "ch-run $ubundle/rootfs -- /bin/true")"
+  report ch-run-rootless "${ts[@]}"
 else
   echo "ch-run: not installed"
 fi
 if command -v podman >/dev/null; then
   as_user mkdir -p "$uhome/.config/containers"
   printf '[storage]\ndriver = "overlay"\n' >"$uhome/.config/containers/storage.conf"
-  pm="runuser -u $user -- env -i PATH=/usr/bin:/bin HOME=$uhome USER=$user LOGNAME=$user XDG_RUNTIME_DIR=$uhome/run podman"
   # By its id: podman names a layout's image after nothing usable.
-  read -r -a ts <<<"$(hidden_unified_runs '[ -n "${pid:-}" ] || pid=$('"$pm"' pull -q oci:'"$image"') &&
-    '"$pm"' run --rm --network none "$pid" /bin/true')"
+  read -r -a ts <<<"$(hidden_unified_runs '[ -n "${pid:-}" ] || pid=$(podman pull -q oci:'"$image"') &&
+    podman run --rm --network none "$pid" /bin/true' "$user")"
   if [ ${#ts[@]} -eq "$runs" ]; then
     report podman-rootless "${ts[@]}"
     ratio skiff-run-rootless podman-rootless

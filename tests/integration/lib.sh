@@ -672,6 +672,17 @@ _cleanup() {
     TAP_PREFIX="[cleanup] "
     AS_USER_XDG=
 
+    # The user namespaces rootless runs keep (skiff run with ranges): end
+    # each holder by the pid it recorded, if that pid is still the holder
+    # of the recorded namespace.
+    local rec hpid hino
+    while IFS= read -r rec; do
+        read -r hpid hino <"$rec" 2>/dev/null || continue
+        [ "$(cat "/proc/$hpid/comm" 2>/dev/null)" = skiff-userns ] &&
+            [ "$(readlink "/proc/$hpid/ns/user" 2>/dev/null)" = "user:[$hino]" ] &&
+            kill -KILL "$hpid" 2>/dev/null
+    done < <(find "$TEST_TMP" -path '*/.userns/*.pid' -type f 2>/dev/null)
+
     # No process of the test may outlive it: give the deletes a moment, then
     # kill what is left (only processes carrying this test's marker).
     for ((i = 0; i < 50; i++)); do

@@ -407,6 +407,100 @@ check_keep_prune() {
     is "$status" 0 "the multi image is named again"
 }
 
+# recorded_holder FILE: the pid FILE (a STATE_ROOT/.userns record, "PID
+# INODE") names, if that process still is a holder of that namespace.
+recorded_holder() {
+    local pid ino
+    read -r pid ino <"$1" 2>/dev/null || return 0
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = skiff-userns ] &&
+        [ "$(readlink "/proc/$pid/ns/user" 2>/dev/null)" = "user:[$ino]" ] && echo "$pid"
+    return 0
+}
+
+# running PID: PID exists and is not a zombie (an ended holder is its
+# init's to reap, which may take a while).
+running() {
+    local st
+    st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Rootless with a range, runs share the user namespace a holder keeps
+# (skiff(1), RUN); root and one mapped id make none.
+check_kept_userns() {
+    local rec pid ino first pid2 ino2 fds i
+    if [ "$MODE" != range ]; then
+        skrun "$BB" true
+        is "$(ls "$STATE_ROOT/.userns" 2>/dev/null | grep -c '\.pid$')" 0 "no user namespace holder is recorded"
+        return
+    fi
+    skrun "$BB" readlink /proc/self/ns/user
+    first=$out
+    rec=$(ls "$STATE_ROOT"/.userns/*.pid 2>/dev/null)
+    ok "a run records the holder of the user namespace it ran in" test -f "$rec"
+    read -r pid ino <"$rec"
+    is "$(recorded_holder "$rec")" "$pid" "the recorded pid is a holder of the recorded namespace"
+    is "$first" "user:[$ino]" "the job ran in the recorded namespace"
+    is "$(stat -c %a "$STATE_ROOT/.userns")" 700 "the records are in a private directory"
+    fds=$(for f in /proc/"$pid"/fd/*; do readlink "$f"; done | sort | uniq -c | awk '{print $1, $2}')
+    is "$fds" "3 /dev/null" "the holder keeps nothing of the caller's open: 0, 1, 2 are /dev/null"
+    is "$(tr -d '\0' <"/proc/$pid/cmdline")" skiff-userns "its command line is not the run's"
+    is "$(tr -d '\0' <"/proc/$pid/environ")" "" "nor is its environment (the run's secrets, tokens)"
+    isnt "$(ps -o sess= -p "$pid" | tr -d ' ')" "$(ps -o sess= -p $$ | tr -d ' ')" \
+        "the holder is in a session of its own"
+    skrun "$BB" sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map /proc/self/gid_map; id -u'
+    is "$(head -n 1 <<<"$out")" "$first" "the next run joins the same namespace"
+    like "$out" "0 +$TEST_UID +1"$'\n'" +1 +$SUBUID_START +65536" "... whose uid map is the store's"
+    like "$out" "0 +$TEST_GID +1"$'\n'" +1 +$SUBGID_START +65536" "... and gid map"
+    like "$out" $'\n0$' "... where the job is root"
+    check_layer_view localhost/test-images:multi
+
+    sk_argv
+    capture "${SK[@]:0:${#SK[@]}-1}" SKIFF_USERNS_KEEP=0 "${SK[-1]}" run --store "$S" \
+        --root "$STATE_ROOT" -q -e "SKIFF_TEST_TOKEN=$TOKEN" "$BB" readlink /proc/self/ns/user
+    is "$status" 0 "SKIFF_USERNS_KEEP=0: the run works"
+    isnt "$out" "$first" "SKIFF_USERNS_KEEP=0: the job has a user namespace of its own"
+
+    # A holder that is gone, and a record naming a process that is not one.
+    kill -KILL "$pid"
+    for ((i = 0; i < 50; i++)); do running "$pid" || break; sleep 0.1; done
+    skrun "$BB" readlink /proc/self/ns/user
+    is "$status" 0 "a run after the holder died works"
+    read -r pid2 ino2 <"$rec"
+    isnt "$pid2" "$pid" "... and records a new holder"
+    is "$out" "user:[$ino2]" "... whose namespace the job ran in"
+    printf '%s %s\n' $$ "$ino2" >"$rec"
+    skrun "$BB" readlink /proc/self/ns/user
+    is "$status" 0 "a record naming another process is not trusted"
+    read -r pid ino <"$rec"
+    isnt "$pid" $$ "... it is replaced by a new holder"
+    is "$out" "user:[$ino]" "... whose namespace the job ran in"
+    is "$(cat "/proc/$pid2/comm" 2>/dev/null)" skiff-userns "... (the holder the forged record hid still runs)"
+    kill -KILL "$pid2"
+
+    capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
+    is "$status:$out" "0:1" "skiff userns-stop ends the holder and says so"
+    ok "... whose record is removed" test ! -e "$rec"
+    if running "$pid"; then fail "... and which is gone" "pid $pid still runs"; else pass "... and which is gone"; fi
+    capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
+    is "$status:$out" "0:0" "skiff userns-stop with none: 0"
+
+    # Concurrent first runs make one holder: all of them run in the
+    # namespace the one record names.
+    local pids=() fails=0 p seen
+    for i in 1 2 3 4; do
+        skrun_raw "$BB" readlink /proc/self/ns/user >"$TEST_TMP/ns.$i" 2>&1 </dev/null &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+    is "$fails" 0 "4 concurrent runs with no holder succeed"
+    read -r pid ino <"$rec"
+    seen=$(cat "$TEST_TMP"/ns.[1-4] | sort -u)
+    is "$seen" "user:[$ino]" "... all in the namespace of the one recorded holder"
+    capture "${SK[@]}" userns-stop --root "$STATE_ROOT"
+    is "$status:$out" "0:1" "... which userns-stop ends"
+}
+
 each_mode() {
     S=$MODE_DIR/store
     mkdir -p "$STATE_ROOT"
@@ -423,6 +517,7 @@ each_mode() {
     check_names_and_limits
     check_keep
     check_no_leftovers
+    check_kept_userns
 }
 
 for_each_mode each_mode
