@@ -47,31 +47,20 @@ static int64_t max_size(void)
 	return AUDIT_MAX_SIZE_DEFAULT;
 }
 
-/* The directories above path, made when missing (0700: the log says what
- * its owner ran; root's /var/log/skiff 0750). */
+/* The directories above path, made when missing (the log's own 0700: it
+ * says what its owner ran; root's /var/log/skiff 0750). */
 static int make_parents(const char *path, struct skiff_error **err)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
-	mode_t mode = geteuid() == 0 ? 0750 : 0700;
 
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(dir, mode) < 0 && errno != EEXIST)
-				return skiff_error_set(err, errno, "audit.write",
-						       "the audit log %s: cannot make the directory %s",
-						       path, dir);
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
+	if (mkdir_parents(dir, geteuid() == 0 ? 0750 : 0700) < 0)
+		return skiff_error_set(err, errno, "audit.write",
+				       "the audit log %s: cannot make the directory %s or one "
+				       "above it", path, dir);
 	return 0;
 }
 
