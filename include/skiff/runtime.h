@@ -271,6 +271,10 @@ struct spec_root_overlay {
 	size_t n_lower;
 	char *upper, *work;      /* absolute; created when missing */
 	bool userxattr;          /* whiteouts as user.overlay.* (rootless) */
+	/* The writable layer is thrown away with the container: overlay's
+	 * "volatile" (Linux 5.10) skips every sync of it, the one at
+	 * unmount included.  Ignored by a kernel without it. */
+	bool volatile_upper;
 	/* When set, upper and work live on a tmpfs of this size ("1g")
 	 * mounted at tmpfs_dir first: the writable layer is capped. */
 	char *tmpfs_size;
