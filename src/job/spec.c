@@ -536,9 +536,9 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	}
 
 	/* What Podman gives a container: its own hosts, hostname, resolv.conf. */
-	add_bind(mounts, in->dir, "etc/hosts", "/etc/hosts", false);
-	add_bind(mounts, in->dir, "etc/hostname", "/etc/hostname", false);
-	add_bind(mounts, in->dir, "etc/resolv.conf", "/etc/resolv.conf", false);
+	add_bind(mounts, in->dir, "hosts", "/etc/hosts", false);
+	add_bind(mounts, in->dir, "hostname", "/etc/hostname", false);
+	add_bind(mounts, in->dir, "resolv.conf", "/etc/resolv.conf", false);
 	if (o->read_only) {
 		bool tmp_given = false;
 
