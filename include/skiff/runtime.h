@@ -271,6 +271,10 @@ struct spec_root_overlay {
 	size_t n_lower;
 	char *upper, *work;      /* absolute; created when missing */
 	bool userxattr;          /* whiteouts as user.overlay.* (rootless) */
+	/* The writable layer is thrown away with the container: overlay's
+	 * "volatile" (Linux 5.10) skips every sync of it, the one at
+	 * unmount included.  Ignored by a kernel without it. */
+	bool volatile_upper;
 	/* When set, upper and work live on a tmpfs of this size ("1g")
 	 * mounted at tmpfs_dir first: the writable layer is capped. */
 	char *tmpfs_size;
@@ -345,6 +349,13 @@ struct json_t *spec_default_object(const struct spec_default_opts *o);
 /* skiff's default seccomp profile (seccomp/default.json, built in): the
  * JSON text of a linux.seccomp object.  docs/seccomp.md explains it. */
 extern const char skiff_seccomp_default_profile[];
+/* The same profile as made by the spec parser from that text, built in at
+ * build time (src/runtime/seccomp-gen.c): a run with the default profile
+ * parses none of it. */
+extern const struct spec_seccomp skiff_seccomp_default;
+/* Gives s (with a linux object) the built-in default profile, shared, never
+ * freed by spec_free(). */
+void spec_set_default_seccomp(struct spec *s);
 
 /* Capabilities by name (runtime/capabilities.c). */
 /* "CAP_CHOWN" -> 0: the whole name, in capitals, known to libcap; else -1. */

@@ -7,7 +7,9 @@
  *                                    the state root, the stop signal and
  *                                    timeout, the monitor's pid
  *   STORE/containers/ID/started      when the job's command started
- *   STORE/containers/ID/result.json  the --json result, once it ended
+ *   STORE/containers/ID/result.json  the --json result, once it ended (a
+ *                                    run without --keep writes it only
+ *                                    for a reader holding the lock)
  *   STORE/containers/ID/lock         held shared by wait and logs -f until
  *                                    they read the result: the run waits
  *                                    for them (5 s at most) before it
@@ -98,6 +100,13 @@ void job_record_result(struct job_run *jr, const struct skiff_error *e)
 		job_detach_collect_logs(jr);
 	free(jr->r->finished_at);
 	jr->r->finished_at = job_time_now();
+	/* Without --keep the directory goes next, so only a reader already
+	 * waiting (wait, logs -f: the lock held shared) can read the result.
+	 * With none, the run takes the lock and skips the file; one coming
+	 * later waits for the lock, then finds the container removed, as it
+	 * would a moment later anyway. */
+	if (!jr->o->keep && jr->lock_fd >= 0 && flock(jr->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return;
 	text = job_result_json(jr->r, e);
 	if (write_file_atomic_at(jr->cdirfd, RESULT, text, strlen(text), 0644, &werr) < 0)
 		skiff_log_error(werr);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The files skiff gives a container of its own, kept in the container's
  * directory and bind-mounted in: /etc/hosts, /etc/hostname,
- * /etc/resolv.conf (as Podman gives them), and /run/secrets/NAME. */
+ * /etc/resolv.conf (as Podman gives them; as DIR/hosts, DIR/hostname,
+ * DIR/resolv.conf), and /run/secrets/NAME (DIR/secrets/NAME). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -79,10 +80,9 @@ int job_write_files(int dirfd, const struct job_options *o, const struct job_net
 	size_t n_env = 0;
 
 	*env = NULL;
-	if (mkdirat(dirfd, "etc", 0755) < 0 ||
-	    write_file_atomic_at(dirfd, "etc/hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-	    write_file_atomic_at(dirfd, "etc/hostname", name, strlen(name), 0644, err) < 0 ||
-	    write_file_atomic_at(dirfd, "etc/resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
+	if (write_file_atomic_at(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    write_file_atomic_at(dirfd, "hostname", name, strlen(name), 0644, err) < 0 ||
+	    write_file_atomic_at(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
 		return *err ? -1 : skiff_error_set(err, errno, "job.files",
 						   "cannot write the container's /etc files");
 	if (o->secrets != NULL && mkdirat(dirfd, "secrets", 0700) < 0)

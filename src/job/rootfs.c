@@ -47,6 +47,12 @@ static struct spec_root_overlay *overlay_of(const struct job_rootfs *rf)
 		ov->lower[i] = xstrdup(l->dirs[l->n_dirs - 1 - i]);
 	ov->n_lower = l->n_dirs;
 	ov->userxattr = rf->userxattr;
+	/* An ephemeral container's writable layer is removed with it, so
+	 * nothing in it is worth a sync: without "volatile" the overlay's
+	 * unmount, as the init exits, syncs the store's whole filesystem
+	 * (overlayfs.rst, "Volatile mount"; Podman does the same for --rm).
+	 * Kept containers keep the usual guarantees. */
+	ov->volatile_upper = !rf->o->keep;
 	if (rf->o->storage_limit != NULL) {
 		capped = xasprintf("%s/wl", rf->dir);
 		ov->tmpfs_dir = xstrdup(capped);

@@ -12,7 +12,7 @@
  *
  *   STORE/containers/ID/          rootfs/ (the overlay's mount point),
  *                                 upper/ and work/ (the writable layer),
- *                                 etc/ (hosts, hostname, resolv.conf),
+ *                                 hosts, hostname, resolv.conf,
  *                                 secrets/; the run's record (see
  *                                 job/containers.c)
  *   STORE/containers/names/NAME   a symlink to ID: one container per name */

@@ -347,14 +347,12 @@ static json_t *build_resources(const struct job_options *o, json_t *resources)
 
 /* ---- the whole ---------------------------------------------------------------- */
 
+/* A --security-opt seccomp=FILE profile as text; none for unconfined, and
+ * none for the default, which is set after parsing (built in, no JSON). */
 static int seccomp_profile(const struct job_options *o, char **text, struct skiff_error **err)
 {
 	*text = NULL;
-	if (o->seccomp == NULL) {
-		*text = xstrdup(skiff_seccomp_default_profile);
-		return 0;
-	}
-	if (strcmp(o->seccomp, "unconfined") == 0)
+	if (o->seccomp == NULL || strcmp(o->seccomp, "unconfined") == 0)
 		return 0;
 	if (read_file_at(AT_FDCWD, o->seccomp, 16u << 20, text, NULL, err) < 0)
 		return skiff_error_prefix(err, "--security-opt seccomp=%s: ", o->seccomp);
@@ -538,9 +536,9 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	}
 
 	/* What Podman gives a container: its own hosts, hostname, resolv.conf. */
-	add_bind(mounts, in->dir, "etc/hosts", "/etc/hosts", false);
-	add_bind(mounts, in->dir, "etc/hostname", "/etc/hostname", false);
-	add_bind(mounts, in->dir, "etc/resolv.conf", "/etc/resolv.conf", false);
+	add_bind(mounts, in->dir, "hosts", "/etc/hosts", false);
+	add_bind(mounts, in->dir, "hostname", "/etc/hostname", false);
+	add_bind(mounts, in->dir, "resolv.conf", "/etc/resolv.conf", false);
 	if (o->read_only) {
 		bool tmp_given = false;
 
@@ -578,6 +576,8 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 
 	if (spec_parse_object(spec, "the job's spec", out, err) < 0)
 		goto out;
+	if (o->seccomp == NULL)
+		spec_set_default_seccomp(*out);
 	rc = 0;
 out:
 	json_decref(args);

@@ -116,7 +116,8 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	struct cap_sets caps;
 	_cleanup_seccomp_filter_ struct seccomp_filter *seccomp = NULL;
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
-	pid_t pid = 0;
+	pid_t pid = 0, stage1 = 0;
+	bool go_sent;
 
 	*master = -1;
 	if (container_id_validate(id, err) < 0)
@@ -193,7 +194,9 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
 				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg,
 				  .console_fd = console_fd };
-	if (container_spawn(&c, &pid, &sync_fd, err) < 0)
+	/* The init builds the container meanwhile: it is recorded in
+	 * parallel, and started only once it is ready. */
+	if (container_spawn(&c, &pid, &sync_fd, &stage1, err) < 0)
 		goto fail;
 	if (console_fd >= 0)
 		close(steal_fd(&console_fd));
@@ -231,7 +234,15 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		free(st.annotations[i].value);
 	}
 	free(st.annotations);
-	if (*err == NULL)
+	/* Go is sent as soon as the container is recorded, before the init
+	 * is ready: it finds it waiting once it is, with no round trip.  If
+	 * its set-up fails, ready says why instead (a go it could not take
+	 * is no news then), and the container is removed below.  Reaps
+	 * stage 1 in any case; the first failure is the one kept. */
+	go_sent = *err == NULL && container_init_release(sync_fd, NULL) == 0;
+	container_init_ready(sync_fd, stage1, err);
+	stage1 = 0;
+	if (*err == NULL && !go_sent)
 		container_init_release(sync_fd, err);
 	if (*err != NULL)
 		goto fail;
@@ -245,6 +256,10 @@ fail:
 		kill(pid, SIGKILL);
 		/* Reap it when it is ours (run); otherwise init reaps it. */
 		waitpid(pid, NULL, __WALL | WNOHANG);
+	}
+	if (stage1 > 0) {
+		kill(stage1, SIGKILL);
+		waitpid(stage1, NULL, 0);
 	}
 	{
 		_cleanup_error_ struct skiff_error *ignored = NULL;

@@ -13,7 +13,15 @@
  * stage 1 forks stage 2, reports its pid and exits.  Stage 2 builds the
  * rootfs, reports ready, and waits for the runtime's go ahead; then it waits
  * on the exec fifo until `start`.  Failures travel back over a seqpacket
- * socket as an error id and message, so `create` prints why. */
+ * socket as an error id and message, so `create` prints why.
+ *
+ * When the runtime has nothing to do for stage 1 (no cgroup to move it to,
+ * no id maps to write: the user namespace is joined, or there is none),
+ * stage 1 borrows the runtime's memory (CLONE_VM | CLONE_VFORK, as
+ * posix_spawn does) while the runtime waits: no address space is copied
+ * and torn down for it, which costs more than everything stage 1 does.
+ * The kernel lets such a child join or create namespaces: only threads
+ * (CLONE_THREAD) and a shared fs_struct (CLONE_FS) are refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -21,9 +29,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -328,10 +338,13 @@ static int enter_user_namespace(const struct spec *s, int sync_fd,
 			return -1;
 	}
 	/* Become the namespace's root, so that what the init creates (device
-	 * placeholders, cwd) is owned by the container's root. */
-	if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+	 * placeholders, cwd) is owned by the container's root.  The system
+	 * calls themselves, for this task alone: glibc's wrappers would apply
+	 * them to every thread it knows of, and a stage 1 on the runtime's
+	 * memory sees the runtime's. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 && errno != EINVAL)
 		return skiff_error_set(err, errno, "container.userns", "cannot become gid 0");
-	if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+	if (syscall(SYS_setresuid, 0, 0, 0) < 0 && errno != EINVAL)
 		return skiff_error_set(err, errno, "container.userns", "cannot become uid 0");
 	return 0;
 }
@@ -354,7 +367,7 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 {
 	_cleanup_error_ struct skiff_error *err = NULL;
 	const struct spec *s = c->spec;
-	int unshare_flags = 0, order[2];
+	int unshare_flags = 0, order[2], r;
 	pid_t init;
 
 	/* Into the container's cgroup first, before any namespace: the
@@ -401,8 +414,12 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 		close(order[1]);
 		stage2(c, sync_fd, order[0]);
 	}
-	/* Exiting closes order[1]: that lets the init report after us. */
-	_exit(sync_send(sync_fd, SYNC_INIT_PID, init) < 0 ? 1 : 0);
+	/* Closing order[1] lets the init report after us.  Closed here
+	 * rather than by the exit, which unmaps our memory first: the init
+	 * need not wait for that. */
+	r = sync_send(sync_fd, SYNC_INIT_PID, init);
+	close(order[1]);
+	_exit(r < 0 ? 1 : 0);
 fail:
 	sync_send_error(sync_fd, err);
 	_exit(1);
@@ -410,7 +427,54 @@ fail:
 
 /* ---- the runtime's side -------------------------------------------------- */
 
-int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
+struct stage1_args {
+	const struct init_config *c;
+	int sync_fd, parent_fd;
+};
+
+/* Stage 1 as a fork or on borrowed memory: either way its fd table is its
+ * own (no CLONE_FILES), so what it closes stays open in the runtime. */
+static int stage1_entry(void *arg)
+{
+	const struct stage1_args *a = arg;
+
+	close(a->parent_fd);
+	if (a->c->lock_fd >= 0)
+		close(a->c->lock_fd);
+	/* The caller's fds other than those passed on are not the
+	 * container's business, during set-up either. */
+	sys_close_inherited_from(3 + a->c->opts->listen_fds + a->c->opts->preserve_fds);
+	/* Dies with the runtime while it sets up; stage 2 watches the
+	 * socket instead (its parent, stage 1, exits early). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	stage1(a->c, a->sync_fd);
+}
+
+/* A main thread's worth: the init, forked by stage 1, goes on on (its copy
+ * of) this stack.  Pages are only made as they are touched; the lowest one
+ * is a guard. */
+#define STAGE1_STACK (8u << 20)
+#define STAGE1_GUARD 4096u
+
+/* Stage 1 on the runtime's memory; the runtime resumes once it exited.
+ * Its stack is a mapping of its own, unmapped after (the init has its own
+ * copy). */
+static pid_t spawn_stage1_light(struct stage1_args *a)
+{
+	char *stack = mmap(NULL, STAGE1_STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	pid_t child = -1;
+
+	if (stack == MAP_FAILED)
+		return -1;
+	if (mprotect(stack, STAGE1_GUARD, PROT_NONE) == 0)
+		child = clone(stage1_entry, stack + STAGE1_STACK,
+			      CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+	munmap(stack, STAGE1_STACK);
+	return child;
+}
+
+int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd, pid_t *stage1_pid,
 		    struct skiff_error **err)
 {
 	const struct spec_linux *l = c->spec->linux_;
@@ -419,26 +483,22 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 	struct sync_msg m;
 	int sv[2], status;
 	pid_t child;
+	struct stage1_args a;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return skiff_error_set(err, errno, "container.sync", "cannot create a socketpair");
 	parent_fd = sv[0];
-	child = fork();
+	a = (struct stage1_args){ c, sv[1], sv[0] };
+	if (c->cgroup == NULL && (user == NULL || user->path != NULL)) {
+		child = spawn_stage1_light(&a);
+	} else {
+		child = fork();
+		if (child == 0)
+			stage1_entry(&a);
+	}
 	if (child < 0) {
 		close(sv[1]);
 		return skiff_error_set(err, errno, "container.fork", "cannot fork");
-	}
-	if (child == 0) {
-		close(sv[0]);
-		if (c->lock_fd >= 0)
-			close(c->lock_fd);
-		/* The caller's fds other than those passed on are not the
-		 * container's business, during set-up either. */
-		sys_close_inherited_from(3 + c->opts->listen_fds + c->opts->preserve_fds);
-		/* Dies with the runtime while it sets up; stage 2 watches the
-		 * socket instead (its parent, stage 1, exits early). */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		stage1(c, sv[1]);
 	}
 	close(sv[1]);
 
@@ -460,8 +520,9 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 	}
 	if (sync_recv(parent_fd, SYNC_INIT_PID, &m, "the container's setup", err) < 0)
 		goto fail_stage1;
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Stage 1 exits now; it is reaped once the init is ready, so that
+	 * its exit, and what the caller records meanwhile, run alongside
+	 * the init's set-up. */
 	*pid = m.pid;
 	if (hooks_any_before_start(c->spec)) {
 		/* The init asks for the runtime's hooks before pivot_root. */
@@ -470,22 +531,32 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
 		    sync_send(parent_fd, SYNC_HOOKS_DONE, *pid) < 0) {
 			skiff_error_set(err, EPIPE, "container.init",
 					"the container's init exited while its hooks ran");
-			kill(*pid, SIGKILL);
-			return -1;
+			goto fail_init;
 		}
 	}
-	if (sync_recv(parent_fd, SYNC_READY, &m, "the container's init", err) < 0) {
-		kill(*pid, SIGKILL);
-		return -1;
-	}
+	*stage1_pid = child;
 	*sync_fd = steal_fd(&parent_fd);
 	return 0;
+
+fail_init:
+	kill(*pid, SIGKILL);
 
 fail_stage1:
 	kill(child, SIGKILL);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	return -1;
+}
+
+int container_init_ready(int sync_fd, pid_t stage1_pid, struct skiff_error **err)
+{
+	struct sync_msg m;
+	int status, r;
+
+	r = sync_recv(sync_fd, SYNC_READY, &m, "the container's init", err);
+	while (waitpid(stage1_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return r;
 }
 
 int container_init_release(int sync_fd, struct skiff_error **err)

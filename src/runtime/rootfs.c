@@ -366,6 +366,8 @@ static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one
 	 * namespace (overlayfs.rst, "userxattr"). */
 	if (o->userxattr && overlay_set(fs, "userxattr", NULL) < 0)
 		return -1;
+	if (o->volatile_upper && overlay_set(fs, "volatile", NULL) < 0 && errno != EINVAL)
+		return -1;
 	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
 }
 

@@ -137,11 +137,15 @@ struct init_config {
 	int sync_fd;                 /* in the init: its socket to the runtime */
 };
 
-/* Forks the init (through a short-lived intermediate that enters the
- * namespaces), waits until it has built the container, and returns its pid.
- * The init then waits for *ack_fd to say go (container_init_release()). */
-int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd,
+/* Forks the init (through a short-lived intermediate, *stage1, that enters
+ * the namespaces) and returns its pid as soon as it is known (after the
+ * runtime's hooks, when the spec has some), while the init builds the
+ * container.  container_init_ready() then waits for the init to be done,
+ * and reaps *stage1 whatever happened; the init then waits for *sync_fd to
+ * say go (container_init_release()). */
+int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd, pid_t *stage1,
 		    struct skiff_error **err);
+int container_init_ready(int sync_fd, pid_t stage1, struct skiff_error **err);
 /* Tells the init that the runtime recorded it; it then waits on the fifo. */
 int container_init_release(int sync_fd, struct skiff_error **err);
 /* In the init, before pivot_root: asks the runtime to run the prestart and

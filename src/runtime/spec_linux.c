@@ -664,7 +664,7 @@ static int parse_seccomp(struct spec_parser *p, json_t *lx, struct spec_linux *l
 
 static void seccomp_free(struct spec_seccomp *sc)
 {
-	if (sc == NULL)
+	if (sc == NULL || sc == &skiff_seccomp_default)
 		return;
 	free(sc->default_action);
 	strv_free(sc->architectures);
@@ -680,6 +680,13 @@ static void seccomp_free(struct spec_seccomp *sc)
 	}
 	free(sc->syscalls);
 	free(sc);
+}
+
+void spec_set_default_seccomp(struct spec *s)
+{
+	seccomp_free(s->linux_->seccomp);
+	/* Shared and read-only: nothing writes through a spec's profile. */
+	s->linux_->seccomp = (struct spec_seccomp *)&skiff_seccomp_default;
 }
 
 /* ---- the rest of linux --------------------------------------------------- */

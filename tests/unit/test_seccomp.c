@@ -458,6 +458,79 @@ static void test_default_profile_is_the_file(void **state)
 	assert_string_equal(text, skiff_seccomp_default_profile);
 }
 
+static void assert_strv_equal(char **a, size_t na, char **b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(a[i], b[i]);
+	/* NULL-terminated, as the parser makes them (strv_free). */
+	assert_true(a == NULL || a[na] == NULL);
+	assert_true(b == NULL || b[nb] == NULL);
+}
+
+/* The built-in struct (seccomp-gen at build time) is what the parser makes
+ * of the built-in text: field by field, and so the same cache key and the
+ * same program. */
+static void test_default_struct_is_the_parsed_text(void **state)
+{
+	_cleanup_spec_ struct spec *s = spec_with(skiff_seccomp_default_profile);
+	const struct spec_seccomp *a = s->linux_->seccomp, *b = &skiff_seccomp_default;
+	_cleanup_free_ char *ka = NULL, *kb = NULL;
+	struct sock_filter *pa = NULL, *pb = NULL;
+	size_t na = 0, nb = 0;
+
+	(void)state;
+	assert_string_equal(a->default_action, b->default_action);
+	assert_int_equal(a->has_default_errno_ret, b->has_default_errno_ret);
+	assert_int_equal(a->default_errno_ret, b->default_errno_ret);
+	assert_strv_equal(a->architectures, a->n_architectures, b->architectures,
+			  b->n_architectures);
+	assert_strv_equal(a->flags, a->n_flags, b->flags, b->n_flags);
+	assert_null(b->listener_path);
+	assert_null(b->listener_metadata);
+	assert_int_equal(a->n_syscalls, b->n_syscalls);
+	assert_true(b->n_syscalls > 10);
+	for (size_t i = 0; i < a->n_syscalls; i++) {
+		const struct spec_seccomp_syscall *x = &a->syscalls[i], *y = &b->syscalls[i];
+
+		assert_strv_equal(x->names, x->n_names, y->names, y->n_names);
+		assert_string_equal(x->action, y->action);
+		assert_int_equal(x->has_errno_ret, y->has_errno_ret);
+		assert_int_equal(x->errno_ret, y->errno_ret);
+		assert_int_equal(x->n_args, y->n_args);
+		for (size_t j = 0; j < x->n_args; j++) {
+			assert_int_equal(x->args[j].index, y->args[j].index);
+			assert_true(x->args[j].value == y->args[j].value);
+			assert_true(x->args[j].value_two == y->args[j].value_two);
+			assert_string_equal(x->args[j].op, y->args[j].op);
+		}
+	}
+	ka = seccomp_cache_key(a);
+	kb = seccomp_cache_key(b);
+	assert_string_equal(ka, kb);
+	assert_int_equal(seccomp_compile(a, &pa, &na, NULL), 0);
+	assert_int_equal(seccomp_compile(b, &pb, &nb, NULL), 0);
+	assert_int_equal(na, nb);
+	assert_memory_equal(pa, pb, na * sizeof(*pa));
+	free(pa);
+	free(pb);
+}
+
+/* spec_set_default_seccomp: a spec shares the built-in profile, and
+ * spec_free leaves it alone (valgrind sees the rest freed). */
+static void test_set_default_seccomp(void **state)
+{
+	for (int i = 0; i < 2; i++) {
+		_cleanup_spec_ struct spec *s = spec_with(i == 0 ? NULL : "{\"defaultAction\": "
+							  "\"SCMP_ACT_ALLOW\"}");
+
+		(void)state;
+		spec_set_default_seccomp(s);
+		assert_ptr_equal(s->linux_->seccomp, &skiff_seccomp_default);
+	}
+	assert_string_equal(skiff_seccomp_default.syscalls[0].names[0], "read");
+}
+
 static void test_default_profile(void **state)
 {
 	struct program p = compile_ok(skiff_seccomp_default_profile);
@@ -689,6 +762,8 @@ int main(void)
 		cmocka_unit_test(test_prepare_without_profile),
 		cmocka_unit_test(test_default_profile_is_the_file),
 		cmocka_unit_test(test_default_profile),
+		cmocka_unit_test(test_default_struct_is_the_parsed_text),
+		cmocka_unit_test(test_set_default_seccomp),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_cache_key),
 		cmocka_unit_test(test_cache_read_write),
