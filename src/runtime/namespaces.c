@@ -181,6 +181,22 @@ static void waiting_signal_exit(int sig)
 	_exit(128 + sig);
 }
 
+/* skiff's built-in default profile allows every step the init takes after
+ * start opens the fifo (the fifo itself, close_range, the capability drop,
+ * the uid switch, execve: runtime tests run them under it), so it can be
+ * loaded before the init waits for start: the kernel's compilation of it
+ * then overlaps the runtime's own work instead of delaying the job.  Any
+ * other profile is loaded as late as the spec allows, and so is this one
+ * when startContainer hooks, which run before the profile applies, exist. */
+static bool seccomp_early(const struct init_config *c)
+{
+	const struct spec *s = c->spec;
+
+	return c->seccomp != NULL && s->linux_ != NULL &&
+	       s->linux_->seccomp == &skiff_seccomp_default &&
+	       (s->hooks == NULL || s->hooks->n_start_container == 0);
+}
+
 static void init_wait_and_exec(const struct init_config *c, const char *exe)
 {
 	const struct spec_process *p = c->spec->process;
@@ -190,9 +206,12 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	char path[32];
 	struct sigaction old[ARRAY_SIZE(waiting_signals)];
 	struct sigaction die = { .sa_handler = waiting_signal_exit };
+	bool early = seccomp_early(c);
 
 	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
 		sigaction(waiting_signals[i], &die, &old[i]);
+	if (early && seccomp_filter_install(c->seccomp, &err) < 0)
+		goto fail;
 
 	if (c->fifo_fd >= 0) {
 		/* Blocks until `start` opens the fifo for reading.  Reopened
@@ -230,7 +249,7 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	 * take away, so it is loaded now, before them (as runc does); the
 	 * profile then also filters those last steps (capset, prctl,
 	 * setgroups, setresuid, execve). */
-	if (c->seccomp != NULL && !p->no_new_privileges &&
+	if (c->seccomp != NULL && !early && !p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
 	if (capabilities_before_user_switch(&c->caps, &err) < 0 ||
@@ -246,7 +265,7 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	 * uid switch, right before execve, so that the setup is not filtered
 	 * (the loading itself is allowed by no_new_privileges).  Without it,
 	 * the filter was loaded above, before the uid switch. */
-	if (c->seccomp != NULL && p->no_new_privileges &&
+	if (c->seccomp != NULL && !early && p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
 	/* A signal ignored by skiff's caller stays ignored in the process. */
