@@ -96,10 +96,21 @@ static int sync_recv(int fd, int want, struct sync_msg *m, const char *who,
 		     struct skiff_error **err)
 {
 	ssize_t r;
+	bool reset = false;
 
-	do
+	/* A peer that exits with our message unread (the runtime sends go
+	 * before the init is ready; an init that failed never reads it)
+	 * resets the socket, and the kernel reports that before the messages
+	 * still queued for us, its error among them: once, then they come. */
+	for (;;) {
 		r = recv(fd, m, sizeof(*m), 0);
-	while (r < 0 && errno == EINTR);
+		if (r < 0 && errno == ECONNRESET && !reset) {
+			reset = true;
+			continue;
+		}
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
 	if (r < 0)
 		return skiff_error_set(err, errno, "container.sync",
 				       "lost contact with %s", who);
