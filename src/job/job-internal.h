@@ -100,16 +100,19 @@ struct job_rootfs {
 };
 /* container_create over the root o->rootfs_mode asks for; in auto mode a
  * refused overlay is said once on notice_fd, then the container is created
- * over a flattened copy in DIR/rootfs. */
+ * over a flattened copy in DIR/rootfs.  *pid: the init's. */
 int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
-		      const struct job_rootfs *rf, int notice_fd, struct skiff_error **err);
+		      const struct job_rootfs *rf, int notice_fd, pid_t *pid,
+		      struct skiff_error **err);
 
 /* ---- monitor.c: from start to exit ----------------------------------------- */
 
-/* Starts the created container ID whose init is pid, passing skiff's own
- * SIGINT, SIGTERM, … on to it from then on; *start gets the time. */
+/* Starts the created container ID whose init is pid (unless it was
+ * created started: create_opts.start_now), passing skiff's own SIGINT,
+ * SIGTERM, … on to it from then on; *start gets the time. */
 int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
-		      struct job_result *r, uint64_t *start, struct skiff_error **err);
+		      bool started, struct job_result *r, uint64_t *start,
+		      struct skiff_error **err);
 /* Streams or captures the started job's output (out_fd/err_fd: the read
  * ends of its stdout and stderr, or -1 when it writes elsewhere; log_fd:
  * --log-file or -1), enforces --timeout, and waits for it.  Fills
@@ -199,6 +202,7 @@ struct job_run {
 	int cdirfd, mnt_ns, user_ns, log_fd;
 	struct stdio_swap sw;
 	bool named, created;
+	bool started_at_create;      /* create_opts.start_now was asked */
 	int stop_signal;
 	pid_t pid;                   /* the container's init */
 	uint64_t start;              /* now_ns() at start */

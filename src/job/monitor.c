@@ -74,15 +74,17 @@ static void forward_signals(pid_t pid)
 }
 
 int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
-		      struct job_result *r, uint64_t *start, struct skiff_error **err)
+		      bool started, struct job_result *r, uint64_t *start,
+		      struct skiff_error **err)
 {
 	forward_signals(pid);
-	if (container_start(ctx, id, err) < 0) {
+	if (!started && container_start(ctx, id, err) < 0) {
 		forward_signals(0);
 		return -1;
 	}
 	r->started = true;
-	*start = now_ns();
+	if (!started || *start == 0)
+		*start = now_ns();
 	return 0;
 }
 

@@ -217,17 +217,6 @@ static void stdio_swap_out(struct stdio_swap *sw)
 	}
 }
 
-static pid_t init_pid_of(const struct runtime_ctx *ctx, const char *id)
-{
-	_cleanup_free_ char *text = NULL;
-	_cleanup_json_ json_t *j = NULL;
-
-	if (container_state_json(ctx, id, &text, NULL) < 0)
-		return -1;
-	j = json_loads(text, 0, NULL);
-	return (pid_t)json_integer_value(json_object_get(j, "pid"));
-}
-
 static void collect_stats(const struct runtime_ctx *ctx, const char *id, struct job_result *r)
 {
 	struct container_stats st;
@@ -364,7 +353,14 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 int job_run_create(struct job_run *jr, struct skiff_error **err)
 {
 	const struct job_options *o = jr->o;
-	struct create_opts co = { .bundle = jr->dir, .spec = jr->spec };
+	/* Created and started at once when nothing has to happen in between
+	 * (the copies in, a network helper on the created namespaces, the
+	 * namespaces held for the copies out, which a job that already ended
+	 * would no longer have): the runtime then spawns the job straight
+	 * through (namespaces.c, "chain"). */
+	struct create_opts co = { .bundle = jr->dir, .spec = jr->spec,
+				  .start_now = o->copy_in == NULL && o->copy_out == NULL &&
+					       !job_network_user_mode(jr->net.mode) };
 	int rc;
 
 	/* The init's parent exits during set-up: be the one it is given to. */
@@ -374,15 +370,19 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT },
-			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, err);
+			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
+			       err);
 	stdio_swap_out(&jr->sw);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
 	if (rc < 0)
 		return -1;
 	jr->created = true;
+	/* Started already (it may even have ended): its time is now. */
+	jr->started_at_create = co.start_now;
+	if (co.start_now)
+		jr->start = now_ns();
 	job_event(jr->ev, "created");
-	jr->pid = init_pid_of(&jr->ctx, jr->r->container_id);
 	if (jr->pid <= 0)
 		return skiff_error_set(err, ESRCH, "job.monitor", "the container's init is gone");
 	if (job_net_start(&jr->net, jr->pid, jr->cdirfd, err) < 0)
@@ -408,7 +408,8 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 /* Phase 3, start: the job's command is exec'd. */
 int job_run_start(struct job_run *jr, struct skiff_error **err)
 {
-	if (job_monitor_start(&jr->ctx, jr->r->container_id, jr->pid, jr->r, &jr->start, err) < 0)
+	if (job_monitor_start(&jr->ctx, jr->r->container_id, jr->pid, jr->started_at_create,
+			      jr->r, &jr->start, err) < 0)
 		return -1;
 	job_event(jr->ev, "started");
 	job_record_started(jr);

@@ -102,8 +102,9 @@ static bool init_reachable_by_host_root(const struct spec *s)
  * init sends its pty master to --console-socket, or with proxy set (`run`
  * in the foreground without one) to skiff: *master receives it then (-1
  * otherwise). */
+/* *started: whether the process already runs (a chain: o->start_now). */
 static int do_create(const struct runtime_ctx *ctx, const char *id,
-		     const struct create_opts *o, bool fifo, pid_t *init_pid,
+		     const struct create_opts *o, bool *started, pid_t *init_pid,
 		     bool proxy, int *master, struct skiff_error **err)
 {
 	_cleanup_close_ int console_fd = -1, proxy_fd = -1;
@@ -117,7 +118,7 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	_cleanup_seccomp_filter_ struct seccomp_filter *seccomp = NULL;
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	pid_t pid = 0, stage1 = 0;
-	bool go_sent;
+	bool go_sent, chain;
 
 	*master = -1;
 	if (container_id_validate(id, err) < 0)
@@ -169,7 +170,17 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	statefd = state_dir_create(rootfd, id, err);
 	if (statefd < 0)
 		return -1;
-	if (fifo) {
+	/* After the state dir: an id in use must not touch the cgroup of the
+	 * container that has it. */
+	if (cgroup_create(s, id, &cg, err) < 0)
+		goto fail;
+	c = (struct init_config){ .ctx = ctx, .id = id, .spec = s, .bundle = bundle,
+				  .rootfs = rootfs, .fifo_fd = -1, .lock_fd = statefd,
+				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg,
+				  .console_fd = console_fd, .runtime_pidfd = -1 };
+	/* Created and started at once: no fifo to wait on. */
+	chain = container_spawn_chain(&c);
+	if (!chain) {
 		if (mkfifoat(statefd, EXEC_FIFO, 0600) < 0) {
 			skiff_error_set(err, errno, "state.create", "cannot create the exec fifo");
 			goto fail;
@@ -184,18 +195,12 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 			skiff_error_set(err, errno, "state.create", "cannot open the exec fifo");
 			goto fail;
 		}
+		c.fifo_fd = fifo_fd;
 	}
 
-	/* After the state dir: an id in use must not touch the cgroup of the
-	 * container that has it. */
-	if (cgroup_create(s, id, &cg, err) < 0)
-		goto fail;
-	c = (struct init_config){ .ctx = ctx, .id = id, .spec = s, .bundle = bundle,
-				  .rootfs = rootfs, .fifo_fd = fifo_fd, .lock_fd = statefd,
-				  .opts = o, .caps = caps, .seccomp = seccomp, .cgroup = cg,
-				  .console_fd = console_fd };
 	/* The init builds the container meanwhile: it is recorded in
-	 * parallel, and started only once it is ready. */
+	 * parallel, and started only once it is ready.  A chain returns
+	 * once the job runs (or failed), and is recorded after. */
 	if (container_spawn(&c, &pid, &sync_fd, &stage1, err) < 0)
 		goto fail;
 	if (console_fd >= 0)
@@ -239,14 +244,17 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	 * its set-up fails, ready says why instead (a go it could not take
 	 * is no news then), and the container is removed below.  Reaps
 	 * stage 1 in any case; the first failure is the one kept. */
-	go_sent = *err == NULL && container_init_release(sync_fd, NULL) == 0;
-	container_init_ready(sync_fd, stage1, err);
-	stage1 = 0;
-	if (*err == NULL && !go_sent)
-		container_init_release(sync_fd, err);
+	if (!chain) {
+		go_sent = *err == NULL && container_init_release(sync_fd, NULL) == 0;
+		container_init_ready(sync_fd, stage1, err);
+		stage1 = 0;
+		if (*err == NULL && !go_sent)
+			container_init_release(sync_fd, err);
+	}
 	if (*err != NULL)
 		goto fail;
 	*init_pid = pid;
+	*started = chain;
 	return 0;
 
 fail:
@@ -283,12 +291,20 @@ fail:
 }
 
 int container_create(const struct runtime_ctx *ctx, const char *id,
-		     const struct create_opts *o, struct skiff_error **err)
+		     const struct create_opts *o, pid_t *init_pid, struct skiff_error **err)
 {
 	pid_t pid;
 	int master = -1;
+	bool started;
 
-	return do_create(ctx, id, o, true, &pid, false, &master, err);
+	if (do_create(ctx, id, o, &started, &pid, false, &master, err) < 0)
+		return -1;
+	if (init_pid != NULL)
+		*init_pid = pid;
+	/* start_now, where the chain could not be used: the usual start. */
+	if (o->start_now && !started)
+		return container_start(ctx, id, err);
+	return 0;
 }
 
 /* ---- start ----------------------------------------------------------------- */
@@ -444,12 +460,13 @@ int container_run(const struct runtime_ctx *ctx, const char *id,
 	_cleanup_close_ int master = -1;
 	pid_t pid, r;
 	int status;
+	bool started;
 
 	/* The init is a grandchild: become its reaper to wait for it. */
 	if (!detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* A terminal without --console-socket: skiff is its proxy. */
-	if (do_create(ctx, id, o, true, &pid, !detach && o->console_socket == NULL,
+	if (do_create(ctx, id, o, &started, &pid, !detach && o->console_socket == NULL,
 		      &master, err) < 0)
 		return -1;
 	if (!detach) {
@@ -457,7 +474,7 @@ int container_run(const struct runtime_ctx *ctx, const char *id,
 		for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 			sigaction(forwarded[i], &sa, NULL);
 	}
-	if (container_start(ctx, id, err) < 0) {
+	if (!started && container_start(ctx, id, err) < 0) {
 		_cleanup_error_ struct skiff_error *ignored = NULL;
 
 		container_delete(ctx, id, true, &ignored);

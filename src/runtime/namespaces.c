@@ -21,10 +21,20 @@
  * posix_spawn does) while the runtime waits: no address space is copied
  * and torn down for it, which costs more than everything stage 1 does.
  * The kernel lets such a child join or create namespaces: only threads
- * (CLONE_THREAD) and a shared fs_struct (CLONE_FS) are refused. */
+ * (CLONE_THREAD) and a shared fs_struct (CLONE_FS) are refused.
+ *
+ * Chain (create and start at once, for skiff run): when, besides, nothing
+ * needs the runtime between the fork and the job's execve, the init runs
+ * on the runtime's memory too, cloned the same way by stage 1, and goes
+ * straight on to the execve: no fifo, no ready and go.  Its address space
+ * is the one the execve makes, and nothing is copied: the runtime and
+ * stage 1 wait, stopped, until it exec'd or exited, so one task at a time
+ * runs on that memory.  Errors travel on the socket as before; the
+ * runtime learns the pid from stage 1 after the fact, and records it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -86,10 +96,21 @@ static int sync_recv(int fd, int want, struct sync_msg *m, const char *who,
 		     struct skiff_error **err)
 {
 	ssize_t r;
+	bool reset = false;
 
-	do
+	/* A peer that exits with our message unread (the runtime sends go
+	 * before the init is ready; an init that failed never reads it)
+	 * resets the socket, and the kernel reports that before the messages
+	 * still queued for us, its error among them: once, then they come. */
+	for (;;) {
 		r = recv(fd, m, sizeof(*m), 0);
-	while (r < 0 && errno == EINTR);
+		if (r < 0 && errno == ECONNRESET && !reset) {
+			reset = true;
+			continue;
+		}
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
 	if (r < 0)
 		return skiff_error_set(err, errno, "container.sync",
 				       "lost contact with %s", who);
@@ -181,6 +202,22 @@ static void waiting_signal_exit(int sig)
 	_exit(128 + sig);
 }
 
+/* skiff's built-in default profile allows every step the init takes after
+ * start opens the fifo (the fifo itself, close_range, the capability drop,
+ * the uid switch, execve: runtime tests run them under it), so it can be
+ * loaded before the init waits for start: the kernel's compilation of it
+ * then overlaps the runtime's own work instead of delaying the job.  Any
+ * other profile is loaded as late as the spec allows, and so is this one
+ * when startContainer hooks, which run before the profile applies, exist. */
+static bool seccomp_early(const struct init_config *c)
+{
+	const struct spec *s = c->spec;
+
+	return c->seccomp != NULL && s->linux_ != NULL &&
+	       s->linux_->seccomp == &skiff_seccomp_default &&
+	       (s->hooks == NULL || s->hooks->n_start_container == 0);
+}
+
 static void init_wait_and_exec(const struct init_config *c, const char *exe)
 {
 	const struct spec_process *p = c->spec->process;
@@ -190,9 +227,12 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	char path[32];
 	struct sigaction old[ARRAY_SIZE(waiting_signals)];
 	struct sigaction die = { .sa_handler = waiting_signal_exit };
+	bool early = seccomp_early(c);
 
 	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
 		sigaction(waiting_signals[i], &die, &old[i]);
+	if (early && seccomp_filter_install(c->seccomp, &err) < 0)
+		goto fail;
 
 	if (c->fifo_fd >= 0) {
 		/* Blocks until `start` opens the fifo for reading.  Reopened
@@ -230,7 +270,7 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	 * take away, so it is loaded now, before them (as runc does); the
 	 * profile then also filters those last steps (capset, prctl,
 	 * setgroups, setresuid, execve). */
-	if (c->seccomp != NULL && !p->no_new_privileges &&
+	if (c->seccomp != NULL && !early && !p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
 	if (capabilities_before_user_switch(&c->caps, &err) < 0 ||
@@ -246,19 +286,30 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 	 * uid switch, right before execve, so that the setup is not filtered
 	 * (the loading itself is allowed by no_new_privileges).  Without it,
 	 * the filter was loaded above, before the uid switch. */
-	if (c->seccomp != NULL && p->no_new_privileges &&
+	if (c->seccomp != NULL && !early && p->no_new_privileges &&
 	    seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
 	/* A signal ignored by skiff's caller stays ignored in the process. */
 	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
 		sigaction(waiting_signals[i], &old[i], NULL);
+	/* A chain's runtime waits, stopped, for this execve; if it was
+	 * killed meanwhile, nobody would watch the job: do not start it. */
+	if (c->chain && c->runtime_pidfd >= 0 &&
+	    poll(&(struct pollfd){ .fd = c->runtime_pidfd, .events = POLLIN }, 1, 0) != 0) {
+		skiff_error_set(&err, ESRCH, "container.init",
+				"the runtime exited before the job started");
+		goto fail;
+	}
 	execve(exe, p->args, env);
 	skiff_error_set(&err, errno, errno == ENOENT ? "exec.not_found" : "exec.not_executable",
 			"cannot execute %s", exe);
 fail:
 	if (fifo >= 0)
 		container_start_report(fifo, err);
-	skiff_log_error(err);
+	if (c->chain)
+		sync_send_error(c->sync_fd, err);
+	else
+		skiff_log_error(err);
 	_exit(skiff_error_exit_code(err));
 }
 
@@ -277,10 +328,12 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 
 	seccomp_filter_note_init_pid(c->seccomp);   /* before pivot_root hides our pid */
 	/* Our messages come after stage 1's report of our pid, the hooks'
-	 * request (sent while preparing) too. */
-	while (read(order_fd, &byte, 1) < 0 && errno == EINTR)
+	 * request (sent while preparing) too.  (A chain's stage 1 reports
+	 * after the init exec'd: no order there.) */
+	while (order_fd >= 0 && read(order_fd, &byte, 1) < 0 && errno == EINTR)
 		;
-	close(order_fd);
+	if (order_fd >= 0)
+		close(order_fd);
 	local.sync_fd = sync_fd;
 	c = &local;
 	r = init_prepare(c, &exe, &err);
@@ -288,6 +341,10 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 		sync_send_error(sync_fd, err);
 		_exit(1);
 	}
+	/* The socket closes at the execve (close-on-exec): that is the
+	 * runtime's word that the job runs. */
+	if (c->chain)
+		init_wait_and_exec(c, exe);
 	if (sync_send(sync_fd, SYNC_READY, 0) < 0)
 		_exit(1);
 	/* The runtime records the container, then says go; if it died
@@ -297,6 +354,18 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 	close(sync_fd);
 	init_wait_and_exec(c, exe);
 	_exit(127);
+}
+
+struct stage2_args {
+	const struct init_config *c;
+	int sync_fd;
+};
+
+static int stage2_entry(void *arg)
+{
+	const struct stage2_args *a = arg;
+
+	stage2(a->c, a->sync_fd, -1);
 }
 
 /* ---- stage 1: entering the namespaces ----------------------------------- */
@@ -401,6 +470,18 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 	}
 	if ((unshare_flags & CLONE_NEWTIME) && write_time_offsets(s->linux_, &err) < 0)
 		goto fail;
+	if (c->chain) {
+		struct stage2_args a2 = { c, sync_fd };
+
+		/* Returns once the init exec'd the job, or exited. */
+		init = clone(stage2_entry, c->chain_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a2);
+		if (init < 0) {
+			skiff_error_set(&err, errno, "container.fork",
+					"cannot start the container's init");
+			goto fail;
+		}
+		_exit(sync_send(sync_fd, SYNC_INIT_PID, init) < 0 ? 1 : 0);
+	}
 	if (pipe2(order, O_CLOEXEC) < 0) {
 		skiff_error_set(&err, errno, "container.sync", "cannot create a pipe");
 		goto fail;
@@ -457,21 +538,82 @@ static int stage1_entry(void *arg)
 #define STAGE1_GUARD 4096u
 
 /* Stage 1 on the runtime's memory; the runtime resumes once it exited.
- * Its stack is a mapping of its own, unmapped after (the init has its own
- * copy). */
-static pid_t spawn_stage1_light(struct stage1_args *a)
+ * Its stack is a mapping of its own, unmapped after (a forked init has its
+ * own copy).  A chain's init gets a second one, above the first. */
+static pid_t spawn_stage1_light(struct stage1_args *a, bool chain)
 {
-	char *stack = mmap(NULL, STAGE1_STACK, PROT_READ | PROT_WRITE,
+	size_t n = chain ? 2 : 1;
+	char *stack = mmap(NULL, n * STAGE1_STACK, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	struct init_config c;
 	pid_t child = -1;
 
 	if (stack == MAP_FAILED)
 		return -1;
-	if (mprotect(stack, STAGE1_GUARD, PROT_NONE) == 0)
+	if (chain) {
+		c = *a->c;
+		c.chain = true;
+		c.chain_stack = stack + 2 * STAGE1_STACK;
+		c.runtime_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		a->c = &c;
+	}
+	if (mprotect(stack, STAGE1_GUARD, PROT_NONE) == 0 &&
+	    (!chain || mprotect(stack + STAGE1_STACK, STAGE1_GUARD, PROT_NONE) == 0))
 		child = clone(stage1_entry, stack + STAGE1_STACK,
 			      CLONE_VM | CLONE_VFORK | SIGCHLD, a);
-	munmap(stack, STAGE1_STACK);
+	munmap(stack, n * STAGE1_STACK);
+	if (chain && c.runtime_pidfd >= 0)
+		close(c.runtime_pidfd);
 	return child;
+}
+
+bool container_spawn_chain(const struct init_config *c)
+{
+	const struct spec_namespace *user = spec_namespace(c->spec, SPEC_NS_USER);
+	int reaper = 0;
+
+	/* The init is given to the caller when stage 1 exits, and must stay
+	 * there (a zombie at worst) until it is recorded. */
+	if (prctl(PR_GET_CHILD_SUBREAPER, &reaper, 0, 0, 0) < 0 || !reaper)
+		return false;
+	return c->opts->start_now && c->cgroup == NULL && (user == NULL || user->path != NULL) &&
+	       c->console_fd < 0 && c->spec->hooks == NULL;
+}
+
+/* A chain's messages, up to the end of the socket (the init exec'd, and
+ * stage 1 exited): the init's pid, and an error when the init, or stage 1,
+ * failed before the execve.  Both exited then; stage 1 is reaped here, the
+ * init (given to us, the reaper of a skiff run) is left to the caller. */
+static int chain_outcome(int fd, pid_t stage1_pid, pid_t *pid, struct skiff_error **err)
+{
+	struct sync_msg m;
+	ssize_t r;
+	int status;
+
+	*pid = 0;
+	for (;;) {
+		do
+			r = recv(fd, &m, sizeof(m), 0);
+		while (r < 0 && errno == EINTR);
+		if (r <= 0)
+			break;
+		if (m.type == SYNC_INIT_PID) {
+			*pid = m.pid;
+		} else if (m.type == SYNC_ERROR) {
+			m.id[sizeof(m.id) - 1] = '\0';
+			m.msg[sizeof(m.msg) - 1] = '\0';
+			skiff_error_set(err, m.errnum, m.id, "%s", m.msg);
+		} else {
+			skiff_error_set(err, EPROTO, "container.sync",
+					"unexpected message %d from the container's setup", m.type);
+		}
+	}
+	while (waitpid(stage1_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (*err == NULL && (r < 0 || *pid <= 0))
+		skiff_error_set(err, r < 0 ? errno : 0, "container.init",
+				"the container's setup exited before its init started");
+	return *err == NULL ? 0 : -1;
 }
 
 int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd, pid_t *stage1_pid,
@@ -489,8 +631,18 @@ int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd, pid_t
 		return skiff_error_set(err, errno, "container.sync", "cannot create a socketpair");
 	parent_fd = sv[0];
 	a = (struct stage1_args){ c, sv[1], sv[0] };
+	if (container_spawn_chain(c)) {
+		child = spawn_stage1_light(&a, true);
+		if (child < 0) {
+			close(sv[1]);
+			return skiff_error_set(err, errno, "container.fork", "cannot fork");
+		}
+		close(sv[1]);
+		*stage1_pid = 0;
+		return chain_outcome(parent_fd, child, pid, err);
+	}
 	if (c->cgroup == NULL && (user == NULL || user->path != NULL)) {
-		child = spawn_stage1_light(&a);
+		child = spawn_stage1_light(&a, false);
 	} else {
 		child = fork();
 		if (child == 0)

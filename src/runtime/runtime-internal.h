@@ -124,6 +124,13 @@ struct init_config {
 	const char *bundle;          /* absolute */
 	const char *rootfs;          /* absolute */
 	int fifo_fd;                 /* O_PATH fd of the exec fifo, or -1 (run) */
+	/* Create and start at once (create_opts.start_now, when
+	 * container_spawn_chain() allows it): stage 1 and the init run on the
+	 * runtime's memory, one after the other, while the runtime waits
+	 * until the job is exec'd.  chain_stack: the init's stack (top). */
+	bool chain;
+	char *chain_stack;
+	int runtime_pidfd;           /* chain: the runtime's pidfd, or -1 */
 	int lock_fd;                 /* the state lock: closed in the children,
 					which must not hold it past create */
 	const struct create_opts *opts;
@@ -146,6 +153,10 @@ struct init_config {
 int container_spawn(const struct init_config *c, pid_t *pid, int *sync_fd, pid_t *stage1,
 		    struct skiff_error **err);
 int container_init_ready(int sync_fd, pid_t stage1, struct skiff_error **err);
+/* Whether c can be spawned as a chain (create_opts.start_now): the runtime
+ * has nothing to do between the fork and the job's execve (no cgroup to
+ * enter, no id maps to write, no hooks, no terminal to receive). */
+bool container_spawn_chain(const struct init_config *c);
 /* Tells the init that the runtime recorded it; it then waits on the fifo. */
 int container_init_release(int sync_fd, struct skiff_error **err);
 /* In the init, before pivot_root: asks the runtime to run the prestart and
