@@ -20,6 +20,10 @@ fail() {
 
 P=/tmp/podman
 mkdir -p "$P"
+# Not in the repository's top (the guest's cwd, the host's build tree):
+# conmon writes files into its working directory (an empty "oom" when it
+# sees a memory event of the container's cgroup).
+cd "$P" || exit 1
 PM=(podman --root "$P/root" --runroot "$P/runroot" --storage-driver vfs
     --cgroup-manager cgroupfs --events-backend file --tmpdir "$P/tmp"
     --network-config-dir "$P/net" --runtime "$SKIFF_OCI")
