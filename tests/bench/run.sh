@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/bench/run.sh [-n N] [--skiff PATH] [--image LAYOUT] [--user USER]
+# tests/bench/run.sh [-n N] [--skiff PATH] [--image LAYOUT] [--user USER] [--settle S]
 #
 # Benchmark, not a test: `skiff run IMAGE true` with the image already in
 # the store, side by side with what the issue compares it to, N runs each
@@ -27,6 +27,13 @@
 # runs leaves the holder of the user namespace later runs join (skiff(1),
 # RUN), as Podman's import leaves its pause process; the cleanup ends it.
 #
+# Every run of every row but ch-run's makes files and directories on the
+# disk and removes them.  ext4 without a journal (this VM's root) does not
+# reuse an inode freed in the last 30 s: it looks past each such inode
+# when it allocates one, so a row timed right after another row's runs
+# pays for that row's files too.  Each row therefore starts S seconds
+# (--settle, default 31) after the previous one ended.
+#
 # Rows whose tool is missing are left out with a note.  Run as root: the
 # root rows as root, the rootless rows as USER (default skiff-test), each
 # row's runs in one runuser session (its set-up, shown as the
@@ -43,6 +50,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 builddir=${SKIFF_BUILDDIR:-$srcdir}
 runs=30
+settle=31
 skiff=${SKIFF:-$builddir/skiff}
 image=${SKIFF_IMAGE:-$builddir/images/busybox}
 user=${SKIFF_TEST_USER:-skiff-test}
@@ -52,10 +60,14 @@ while [ $# -gt 0 ]; do
     --skiff) skiff=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --user) user=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
     *) die "unknown argument $1" ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n wants a positive number"
+[[ $settle =~ ^[0-9]+$ ]] || die "--settle wants seconds"
+# settle: the wait before a row (see above).
+settle() { sleep "$settle"; }
 [ "$(id -u)" -eq 0 ] || die "run it as root (the rootless rows run as --user)"
 [ -x "$skiff" ] && [ -f "$image/index.json" ] || die "build first (make)"
 id "$user" >/dev/null 2>&1 || die "no user $user (tests/integration/setup-user.sh makes it)"
@@ -106,7 +118,7 @@ time_runs() {
 }
 ratio() {
   [ -n "${MED[$1]:-}" ] && [ -n "${MED[$2]:-}" ] &&
-    printf '%-22s %s\n' "$1 / $2" "$(bc <<<"scale=2; ${MED[$1]} / ${MED[$2]}")"
+    printf '%-22s %s\n' "$1 / $2" "$(bc <<<"scale=3; ${MED[$1]} / ${MED[$2]}")"
   return 0
 }
 
@@ -125,9 +137,11 @@ jq '.process.args = ["/bin/true"] | .process.terminal = false' "$ubundle/config.
 
 echo "# root, $runs runs each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$skiff" pull -q --store "$work/store" "oci:$image" >/dev/null
+settle
 time_runs skiff-run "$skiff" run -q --store "$work/store" --root "$work/state" localhost/busybox true
 n=0
 oci_run() { n=$((n + 1)); "$skiff" oci --root "$work/ostate" run --bundle "$bundle" "b$n"; }
+settle
 time_runs skiff-oci oci_run
 # The timing loop, a bash script: $1 (a command line; $i is the run's
 # number) run N+3 times, the first 3 untimed; prints the N times in µs,
@@ -168,6 +182,7 @@ report() {
 }
 if command -v crun >/dev/null; then
   # c$i: a fresh name each run (crun run deletes the container at exit).
+  settle
   read -r -a ts <<<"$(hidden_unified_runs 'crun --root '"$work"'/cstate run --bundle '"$bundle"' c$i')"
   report crun "${ts[@]}"
 else
@@ -183,8 +198,10 @@ as_user "$skiff" pull -q --store "$uhome/store" "oci:$image" >/dev/null
 # runuser alone: what each rootless run would cost more if every run
 # opened a session of its own (the rows below open one for all runs).
 time_runs runuser-session as_user true
+settle
 read -r -a ts <<<"$(user_runs "$skiff run -q --store $uhome/store localhost/busybox true")"
 report skiff-run-rootless "${ts[@]}"
+settle
 read -r -a ts <<<"$(user_runs "$skiff oci run --bundle $ubundle u\$i")"
 report skiff-oci-rootless "${ts[@]}"
 if command -v ch-run >/dev/null; then
@@ -197,6 +214,7 @@ if command -v podman >/dev/null; then
   as_user mkdir -p "$uhome/.config/containers"
   printf '[storage]\ndriver = "overlay"\n' >"$uhome/.config/containers/storage.conf"
   # By its id: podman names a layout's image after nothing usable.
+  settle
   read -r -a ts <<<"$(hidden_unified_runs '[ -n "${pid:-}" ] || pid=$(podman pull -q oci:'"$image"') &&
     podman run --rm --network none "$pid" /bin/true' "$user")"
   if [ ${#ts[@]} -eq "$runs" ]; then
