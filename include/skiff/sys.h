@@ -52,6 +52,15 @@ int sys_write_id_maps(pid_t pid, const struct sys_id_map *uid_map, size_t n_uid,
 /* True when this process runs in the initial user namespace. */
 bool sys_in_initial_userns(void);
 
+/* setgroups, setresgid and setresuid for the calling task alone: the system
+ * calls (their 32-bit id forms where the architecture has two), not glibc's
+ * wrappers, which apply them to every thread glibc knows of.  For a
+ * container's set-up processes, which may run on the runtime's memory
+ * (runtime/namespaces.c) and see its threads as their own.  -1 with errno. */
+int sys_task_setgroups(size_t n, const uint32_t *gids);
+int sys_task_setresgid(uint32_t gid);
+int sys_task_setresuid(uint32_t uid);
+
 /* ---- processes (sys/proc.c) ----------------------------------------------- */
 
 /* Writes data to PATH relative to /proc (for example "sys/net/core/somaxconn"

@@ -97,12 +97,11 @@ static bool init_reachable_by_host_root(const struct spec *s)
 	return (pid == NULL || pid->path != NULL) && (user == NULL || user->path != NULL);
 }
 
-/* Creates the container; with fifo false (run), the init does not wait for
- * `start`.  *init_pid receives the init's pid.  With process.terminal, the
- * init sends its pty master to --console-socket, or with proxy set (`run`
- * in the foreground without one) to skiff: *master receives it then (-1
- * otherwise). */
-/* *started: whether the process already runs (a chain: o->start_now). */
+/* Creates the container.  *init_pid receives the init's pid; *started says
+ * whether the process already runs (a chain, for o->start_now), else the
+ * init waits for `start`.  With process.terminal, the init sends its pty
+ * master to --console-socket, or with proxy set (`run` in the foreground
+ * without one) to skiff: *master receives it then (-1 otherwise). */
 static int do_create(const struct runtime_ctx *ctx, const char *id,
 		     const struct create_opts *o, bool *started, pid_t *init_pid,
 		     bool proxy, int *master, struct skiff_error **err)

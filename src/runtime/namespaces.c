@@ -407,13 +407,12 @@ static int enter_user_namespace(const struct spec *s, int sync_fd,
 			return -1;
 	}
 	/* Become the namespace's root, so that what the init creates (device
-	 * placeholders, cwd) is owned by the container's root.  The system
-	 * calls themselves, for this task alone: glibc's wrappers would apply
-	 * them to every thread it knows of, and a stage 1 on the runtime's
-	 * memory sees the runtime's. */
-	if (syscall(SYS_setresgid, 0, 0, 0) < 0 && errno != EINVAL)
+	 * placeholders, cwd) is owned by the container's root.  For this task
+	 * alone: a stage 1 on the runtime's memory sees the runtime's threads
+	 * as its own. */
+	if (sys_task_setresgid(0) < 0 && errno != EINVAL)
 		return skiff_error_set(err, errno, "container.userns", "cannot become gid 0");
-	if (syscall(SYS_setresuid, 0, 0, 0) < 0 && errno != EINVAL)
+	if (sys_task_setresuid(0) < 0 && errno != EINVAL)
 		return skiff_error_set(err, errno, "container.userns", "cannot become uid 0");
 	return 0;
 }

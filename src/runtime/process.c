@@ -3,7 +3,6 @@
  * working directory and the environment. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -91,7 +90,10 @@ int process_apply_user(const struct spec_process *p, struct skiff_error **err)
 {
 	const struct spec_user *u = &p->user;
 
-	if (setgroups(u->n_additional_gids, u->additional_gids) < 0) {
+	/* The calls for this task alone: a chain's init runs on the runtime's
+	 * memory (namespaces.c), where glibc's wrappers would see the
+	 * runtime's threads. */
+	if (sys_task_setgroups(u->n_additional_gids, u->additional_gids) < 0) {
 		/* A single-id user namespace denies setgroups: only an error
 		 * when the spec asked for groups. */
 		if (u->n_additional_gids > 0 || errno != EPERM)
@@ -101,11 +103,11 @@ int process_apply_user(const struct spec_process *p, struct skiff_error **err)
 					       "single-id user namespace; map a range of gids "
 					       "(newgidmap, /etc/subgid)" : "");
 	}
-	if (setresgid(u->gid, u->gid, u->gid) < 0)
+	if (sys_task_setresgid(u->gid) < 0)
 		return skiff_error_set(err, errno, "container.user",
 				       "cannot set process.user.gid %u%s", u->gid,
 				       errno == EINVAL ? ": gid not mapped in the user namespace" : "");
-	if (setresuid(u->uid, u->uid, u->uid) < 0)
+	if (sys_task_setresuid(u->uid) < 0)
 		return skiff_error_set(err, errno, "container.user",
 				       "cannot set process.user.uid %u%s", u->uid,
 				       errno == EINVAL ? ": uid not mapped in the user namespace" : "");

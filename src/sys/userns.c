@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,4 +156,30 @@ int sys_write_id_maps(pid_t pid, const struct sys_id_map *uid_map, size_t n_uid,
 					      rc < 0 ? NULL : err) < 0)
 		rc = -1;
 	return rc;
+}
+
+/* The 32-bit id forms where the architecture also has 16-bit ones. */
+#ifdef SYS_setgroups32
+#define SKIFF_SYS_SETGROUPS SYS_setgroups32
+#define SKIFF_SYS_SETRESGID SYS_setresgid32
+#define SKIFF_SYS_SETRESUID SYS_setresuid32
+#else
+#define SKIFF_SYS_SETGROUPS SYS_setgroups
+#define SKIFF_SYS_SETRESGID SYS_setresgid
+#define SKIFF_SYS_SETRESUID SYS_setresuid
+#endif
+
+int sys_task_setgroups(size_t n, const uint32_t *gids)
+{
+	return (int)syscall(SKIFF_SYS_SETGROUPS, n, gids);
+}
+
+int sys_task_setresgid(uint32_t gid)
+{
+	return (int)syscall(SKIFF_SYS_SETRESGID, gid, gid, gid);
+}
+
+int sys_task_setresuid(uint32_t uid)
+{
+	return (int)syscall(SKIFF_SYS_SETRESUID, uid, uid, uid);
 }
