@@ -394,17 +394,19 @@ struct create_opts {
 				       LISTEN_FDS and LISTEN_PID set in the env */
 	int preserve_fds;           /* extra fds after those to pass on */
 	struct spec *spec;          /* NULL: load BUNDLE/config.json */
-	/* Create and start: container_create returns once the process runs,
-	 * or with the reason it could not (skiff run's own path).  Where the
-	 * runtime has nothing to do between the fork and the execve, the
-	 * init goes straight on to it (namespaces.c, "chain"). */
+	/* Create and start at once where the runtime has nothing to do
+	 * between the fork and the execve: the init goes straight on to it
+	 * (namespaces.c, "chain"; skiff run's own path).  Where it cannot,
+	 * the container is only created, and the caller starts it. */
 	bool start_now;
 };
 
-/* *init_pid (when not NULL): the init's pid (with start_now, the job's,
- * which may have ended already). */
+/* *init_pid (when not NULL): the init's pid (once started, the job's, which
+ * may have ended already).  *started (when not NULL): whether start_now
+ * was done, else the init waits for container_start(). */
 int container_create(const struct runtime_ctx *ctx, const char *id,
-		     const struct create_opts *o, pid_t *init_pid, struct skiff_error **err);
+		     const struct create_opts *o, pid_t *init_pid, bool *started,
+		     struct skiff_error **err);
 int container_start(const struct runtime_ctx *ctx, const char *id,
 		    struct skiff_error **err);
 /* create + start + wait; *exit_status gets the job's code, 128+N when killed

@@ -189,7 +189,7 @@ static int cmd_create(const struct runtime_ctx *ctx, int argc, char **argv,
 	read_listen_fds(&o);
 	if (parse_create_opts(argc, argv, "create", &o, NULL, err) < 0)
 		return -1;
-	return container_create(ctx, argv[optind], &o, NULL, err);
+	return container_create(ctx, argv[optind], &o, NULL, NULL, err);
 }
 
 static int cmd_run(const struct runtime_ctx *ctx, int argc, char **argv,

@@ -100,9 +100,10 @@ struct job_rootfs {
 };
 /* container_create over the root o->rootfs_mode asks for; in auto mode a
  * refused overlay is said once on notice_fd, then the container is created
- * over a flattened copy in DIR/rootfs.  *pid: the init's. */
+ * over a flattened copy in DIR/rootfs.  *pid: the init's; *started: whether
+ * co->start_now was done. */
 int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
-		      const struct job_rootfs *rf, int notice_fd, pid_t *pid,
+		      const struct job_rootfs *rf, int notice_fd, pid_t *pid, bool *started,
 		      struct skiff_error **err);
 
 /* ---- monitor.c: from start to exit ----------------------------------------- */
@@ -113,6 +114,9 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		      bool started, struct job_result *r, uint64_t *start,
 		      struct skiff_error **err);
+/* Whether the init, before the job's command was started, ended by a
+ * signal (it is then a zombie, left for job_monitor_watch to reap). */
+bool job_monitor_killed_early(pid_t pid);
 /* Streams or captures the started job's output (out_fd/err_fd: the read
  * ends of its stdout and stderr, or -1 when it writes elsewhere; log_fd:
  * --log-file or -1), enforces --timeout, and waits for it.  Fills
@@ -202,7 +206,7 @@ struct job_run {
 	int cdirfd, mnt_ns, user_ns, log_fd;
 	struct stdio_swap sw;
 	bool named, created;
-	bool started_at_create;      /* create_opts.start_now was asked */
+	bool started_at_create;      /* create_opts.start_now was done */
 	int stop_signal;
 	pid_t pid;                   /* the container's init */
 	uint64_t start;              /* now_ns() at start */

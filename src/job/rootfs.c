@@ -110,7 +110,7 @@ static int remove_writable_layer(const struct job_rootfs *rf, struct skiff_error
 }
 
 int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
-		      const struct job_rootfs *rf, int notice_fd, pid_t *pid,
+		      const struct job_rootfs *rf, int notice_fd, pid_t *pid, bool *started,
 		      struct skiff_error **err)
 {
 	struct spec *spec = co->spec;
@@ -119,10 +119,10 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 	if (rf->o->rootfs_mode == JOB_ROOTFS_FLATTEN) {
 		if (flatten_root(rf, spec, err) < 0)
 			return -1;
-		return container_create(ctx, id, co, pid, err);
+		return container_create(ctx, id, co, pid, started, err);
 	}
 	spec->root_overlay = overlay_of(rf);
-	if (container_create(ctx, id, co, pid, &refused) == 0)
+	if (container_create(ctx, id, co, pid, started, &refused) == 0)
 		return 0;
 	if (strcmp(refused->id, "rootfs.overlay.unsupported") != 0 ||
 	    rf->o->rootfs_mode == JOB_ROOTFS_OVERLAY) {
@@ -139,5 +139,5 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 	}
 	if (remove_writable_layer(rf, err) < 0 || flatten_root(rf, spec, err) < 0)
 		return -1;
-	return container_create(ctx, id, co, pid, err);
+	return container_create(ctx, id, co, pid, started, err);
 }

@@ -371,7 +371,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT },
 			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
-			       err);
+			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
@@ -379,8 +379,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 		return -1;
 	jr->created = true;
 	/* Started already (it may even have ended): its time is now. */
-	jr->started_at_create = co.start_now;
-	if (co.start_now)
+	if (jr->started_at_create)
 		jr->start = now_ns();
 	job_event(jr->ev, "created");
 	if (jr->pid <= 0)
@@ -527,6 +526,15 @@ int job_run_phases(const struct job_options *o, struct job_result *r,
 		rc = job_run_create(&jr, err);
 	if (rc == 0)
 		rc = job_run_start(&jr, err);
+	/* The init killed (skiff kill, kill -9, the OOM killer) while it
+	 * waited for its start: the other failures follow from that one, and
+	 * the job ends as it would a moment later, by the signal. */
+	if (rc < 0 && jr.created && !r->started && job_monitor_killed_early(jr.pid)) {
+		skiff_error_free(*err);
+		*err = NULL;
+		jr.start = now_ns();
+		rc = 0;
+	}
 	if (rc == 0 && started != NULL)
 		started(&jr, arg);
 	if (rc == 0)

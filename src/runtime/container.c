@@ -290,19 +290,19 @@ fail:
 }
 
 int container_create(const struct runtime_ctx *ctx, const char *id,
-		     const struct create_opts *o, pid_t *init_pid, struct skiff_error **err)
+		     const struct create_opts *o, pid_t *init_pid, bool *started,
+		     struct skiff_error **err)
 {
 	pid_t pid;
 	int master = -1;
-	bool started;
+	bool chained;
 
-	if (do_create(ctx, id, o, &started, &pid, false, &master, err) < 0)
+	if (do_create(ctx, id, o, &chained, &pid, false, &master, err) < 0)
 		return -1;
 	if (init_pid != NULL)
 		*init_pid = pid;
-	/* start_now, where the chain could not be used: the usual start. */
-	if (o->start_now && !started)
-		return container_start(ctx, id, err);
+	if (started != NULL)
+		*started = chained;
 	return 0;
 }
 

@@ -250,6 +250,41 @@ sys.exit(1)' "$HOST_IP" "$port"
         wait "$BG" 2>/dev/null
         remove_orphans
     fi
+    # ... and killed before the job's command started: skiff starts the
+    # job once its helper is ready, and a helper that waits for a file
+    # keeps the job "created" until then.  The same 137, not an error
+    # about a start.
+    local wrap=$MODE_DIR/wrap-$m st=
+    user_dir "$wrap"
+    printf '#!/bin/sh\nwhile [ ! -e %s/go ]; do sleep 0.05; done\nexec %s "$@"\n' \
+        "$wrap" "$(command -v "$m")" >"$wrap/$m"
+    chmod 755 "$wrap/$m"
+    sk_argv
+    "${SK[@]:0:${#SK[@]}-1}" env "PATH=$wrap:$PATH" "$SKIFF" run --store "$S" --root "$STATE_ROOT" \
+        -q -e "SKIFF_TEST_TOKEN=$TOKEN" --network "$m" "$BB" sleep 60 \
+        >"$TEST_TMP/bg.out" 2>&1 </dev/null 8>&- &
+    BG=$!
+    for ((i = 0; i < 200; i++)); do
+        st=$(oci_quick list --format json | jq -r '.[0] // empty | "\(.status) \(.pid)"')
+        [ -n "$st" ] && break
+        sleep 0.1
+    done
+    if [ "${st%% *}" = created ]; then
+        kill -KILL "${st#* }"
+        touch "$wrap/go"
+        wait "$BG"
+        is "$?:$(cat "$TEST_TMP/bg.out")" "137:" \
+            "killed while created: skiff run exits 137 and says nothing"
+        ok "... no helper is left" wait_gone helper_pids
+        is "$(oci_quick list --quiet)" "" "... and no container is left"
+    else
+        fail "killed while created: the job is created while its helper waits" "state: $st"
+        touch "$wrap/go"
+        kill -KILL "$BG" 2>/dev/null
+        wait "$BG" 2>/dev/null
+        remove_orphans
+    fi
+    rm -rf "$wrap"
     # ... after SIGKILL of skiff run.
     skrun_bg "$TEST_TMP/bg.out" --network "$m" "$BB" sleep 60
     if wait_helper; then
