@@ -93,9 +93,15 @@ bool skiff_log_debug_enabled(void);
 int read_file_at(int dirfd, const char *path, size_t max, char **out,
 		 size_t *len, struct skiff_error **err);
 /* Writes data to dirfd/path atomically: a temporary file in the same
- * directory, fsync'd when durable, then renamed over the final name. */
+ * directory (not fsync'd), then renamed over the final name. */
 int write_file_atomic_at(int dirfd, const char *path, const void *data,
 			 size_t len, mode_t mode, struct skiff_error **err);
+/* Creates dirfd/path, which must not exist, with data and mode (whatever
+ * the umask): for a directory nobody else reads while it is written,
+ * where the rename of write_file_atomic_at buys nothing.  A failure
+ * removes the file. */
+int write_file_new_at(int dirfd, const char *path, const void *data, size_t len,
+		      mode_t mode, struct skiff_error **err);
 /* Writes a short string to an existing file (procfs, sysfs). */
 int write_file_at(int dirfd, const char *path, const char *data,
 		  struct skiff_error **err);

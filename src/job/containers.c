@@ -10,10 +10,10 @@
  *   STORE/containers/ID/result.json  the --json result, once it ended (a
  *                                    run without --keep writes it only
  *                                    for a reader holding the lock)
- *   STORE/containers/ID/lock         held shared by wait and logs -f until
- *                                    they read the result: the run waits
- *                                    for them (5 s at most) before it
- *                                    removes the directory
+ *   STORE/containers/ID/             its flock, held shared by wait and
+ *                                    logs -f until they read the result:
+ *                                    the run waits for them (5 s at most)
+ *                                    before it removes the directory
  *   STORE/containers/ID/stdout.log, stderr.log   a detached job's output */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +31,6 @@
 #define RECORD "job.json"
 #define STARTED "started"
 #define RESULT "result.json"
-#define LOCK "lock"
 #define NAMES STORE_CONTAINERS "/names"
 
 char *job_time_now(void)
@@ -71,10 +70,11 @@ int job_record_write(struct job_run *jr, struct skiff_error **err)
 	json_object_set_new(j, "monitor_pid", json_integer(getpid()));
 	json_object_set_new(j, "monitor_start_time", json_integer((json_int_t)start));
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	jr->lock_fd = openat(jr->cdirfd, LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* The readers' lock is the directory's own (an open of its own: flock
+	 * goes with the open file). */
+	jr->lock_fd = openat(jr->cdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (jr->lock_fd < 0)
-		return skiff_error_set(err, errno, "job.state", "cannot create %s/" LOCK,
-				       jr->cdir_rel);
+		return skiff_error_set(err, errno, "job.state", "cannot open %s", jr->cdir_rel);
 	return write_file_atomic_at(jr->cdirfd, RECORD, text, strlen(text), 0644, err);
 }
 
@@ -459,7 +459,7 @@ static int await_end(struct entry *e, bool lock, int timeout_ms, struct skiff_er
 	uint64_t until = timeout_ms < 0 ? 0 : now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
 	if (lock) {
-		lockfd = openat(e->dirfd, LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		lockfd = openat(e->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (lockfd >= 0)
 			flock(lockfd, LOCK_SH);
 	}
@@ -626,7 +626,7 @@ int job_logs(const char *store, const char *what, bool follow, int out_fd, int e
 				       "its skiff run (use --log-file or --json there)", what);
 	}
 	if (follow) {
-		lockfd = openat(e.dirfd, LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		lockfd = openat(e.dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (lockfd >= 0)
 			flock(lockfd, LOCK_SH);
 	}

@@ -65,7 +65,7 @@ static int write_secret(int dirfd, const char *spec, char ***env, size_t *n_env,
 	/* A copy, not the host file: the job cannot change it, and it goes
 	 * with the container.  0400: only the container's root reads it. */
 	path = xasprintf("secrets/%s", copy);
-	if (write_file_atomic_at(dirfd, path, data, len, 0400, err) < 0)
+	if (write_file_new_at(dirfd, path, data, len, 0400, err) < 0)
 		return skiff_error_prefix(err, "--secret %s: ", copy);
 	return 0;
 }
@@ -80,9 +80,11 @@ int job_write_files(int dirfd, const struct job_options *o, const struct job_net
 	size_t n_env = 0;
 
 	*env = NULL;
-	if (write_file_atomic_at(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-	    write_file_atomic_at(dirfd, "hostname", name, strlen(name), 0644, err) < 0 ||
-	    write_file_atomic_at(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
+	/* The container's directory is new and only the container reads
+	 * these: no temporary file and rename. */
+	if (write_file_new_at(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    write_file_new_at(dirfd, "hostname", name, strlen(name), 0644, err) < 0 ||
+	    write_file_new_at(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
 		return *err ? -1 : skiff_error_set(err, errno, "job.files",
 						   "cannot write the container's /etc files");
 	if (o->secrets != NULL && mkdirat(dirfd, "secrets", 0700) < 0)

@@ -215,7 +215,7 @@ struct job_run {
 	/* networking: the helper, from prepare to finish (net.c) */
 	struct job_net net;
 	/* containers.c: the record of the run in its directory */
-	int lock_fd;                 /* STORE/containers/ID/lock */
+	int lock_fd;                 /* STORE/containers/ID, opened for its flock */
 	/* userns_keep.c: the shared user namespace the run joins, and the
 	 * /proc/SKIFF_PID/fd/N path the runtime opens it by */
 	int kept_userns;

@@ -90,6 +90,23 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data,
 	return 0;
 }
 
+int write_file_new_at(int dirfd, const char *path, const void *data, size_t len,
+		      mode_t mode, struct skiff_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+					O_NOFOLLOW | O_NOCTTY, mode);
+
+	if (fd < 0)
+		return skiff_error_set(err, errno, "file.write", "cannot create %s", path);
+	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
+		int e = errno;
+
+		unlinkat(dirfd, path, 0);
+		return skiff_error_set(err, e, "file.write", "cannot write %s", path);
+	}
+	return 0;
+}
+
 int write_file_at(int dirfd, const char *path, const char *data,
 		  struct skiff_error **err)
 {

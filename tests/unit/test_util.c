@@ -129,6 +129,22 @@ static void test_files(void **state)
 	assert_int_equal(read_file_at(dfd, "missing", 100, &text, &len, &err), -1);
 	assert_int_equal(err->errnum, ENOENT);
 	skiff_error_freep(&err);
+	/* write_file_new_at: the mode whatever the umask; an existing file is
+	 * an error that leaves it as it was. */
+	{
+		mode_t old = umask(077);
+
+		assert_int_equal(write_file_new_at(dfd, "n", "new\n", 4, 0644, &err), 0);
+		umask(old);
+		assert_int_equal(fstatat(dfd, "n", &st, 0), 0);
+		assert_int_equal(st.st_mode & 0777, 0644);
+		assert_int_equal(write_file_new_at(dfd, "n", "x", 1, 0644, &err), -1);
+		assert_int_equal(err->errnum, EEXIST);
+		skiff_error_freep(&err);
+		assert_int_equal(read_file_at(dfd, "n", 100, &text, &len, &err), 0);
+		assert_string_equal(text, "new\n");
+		free(text);
+	}
 	/* remove_tree_at never follows a symlink out of the tree. */
 	assert_int_equal(mkdirat(dfd, "t", 0755), 0);
 	assert_int_equal(mkdirat(dfd, "t/sub", 0755), 0);
