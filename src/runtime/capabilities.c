@@ -244,11 +244,15 @@ int capabilities_apply(const struct cap_sets *s, struct skiff_error **err)
 		return skiff_error_set(err, errno, "container.capabilities",
 				       "cannot set the effective, permitted and inheritable "
 				       "capabilities (process.capabilities)");
-	if (cap_reset_ambient() < 0 && errno != EINVAL)
+	/* prctl itself: libcap's cap_reset_ambient first asks about each
+	 * capability, one syscall each, on every container's start.  EINVAL:
+	 * a kernel without ambient capabilities (before 4.3), none to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return skiff_error_set(err, errno, "container.capabilities",
 				       "cannot clear the ambient capabilities");
 	for (int c = 0; c <= s->last_cap; c++)
-		if ((s->ambient & CAP_BIT(c)) && cap_set_ambient((cap_value_t)c, CAP_SET) < 0)
+		if ((s->ambient & CAP_BIT(c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)c, 0, 0) < 0)
 			return skiff_error_set(err, errno, "container.capabilities",
 					       "cannot raise ambient capability %d "
 					       "(process.capabilities.ambient)", c);

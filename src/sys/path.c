@@ -177,6 +177,32 @@ static int create_component(int parentfd, const char *name, bool last,
 	return S_ISLNK(st.st_mode) ? 1 : 0;
 }
 
+/* The common case of a creation (a device node, /etc/hosts, /dev/shm):
+ * only the last component is missing.  Its parent, resolved inside the
+ * root, gets it, and the result is resolved from the root again.  -1
+ * for anything else (a missing parent, a symlink as the last component,
+ * a failure): the caller takes the walk, which says what went wrong. */
+static int create_last_in_root(int rootfd, const char *path, enum sys_create create,
+			       mode_t mode)
+{
+	const char *slash = strrchr(path, '/'), *name;
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int parentfd = -1;
+
+	if (slash == NULL)
+		return -1;
+	name = slash + 1;
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -1;
+	parent = slash == path ? xstrdup("/") : strndup(path, (size_t)(slash - path));
+	if (parent == NULL)
+		return -1;
+	parentfd = openat2_in_root(rootfd, parent, O_RDONLY | O_DIRECTORY);
+	if (parentfd < 0 || create_component(parentfd, name, true, create, mode) != 0)
+		return -1;
+	return openat2_in_root(rootfd, path, O_PATH);
+}
+
 int sys_open_in_root(int rootfd, const char *path, enum sys_create create,
 		     mode_t mode, struct skiff_error **err)
 {
@@ -189,6 +215,9 @@ int sys_open_in_root(int rootfd, const char *path, enum sys_create create,
 	if (errno != ENOENT || create == SYS_NO_CREATE)
 		return skiff_error_set(err, errno, "rootfs.resolve",
 				       "cannot resolve %s inside the rootfs", path);
+	fd = create_last_in_root(rootfd, path, create, mode);
+	if (fd >= 0)
+		return fd;
 
 	/* Walk from the root creating what is missing.  Each prefix is resolved
 	 * from the root again, so a symlink anywhere stays confined. */
@@ -248,9 +277,12 @@ restart:
 			target[n] = '\0';
 			name[-1] = '\0';
 			{
+				/* No "/" after a last component: a file made
+				 * through the link must not resolve as "file/". */
+				const char *sep = *p != '\0' ? "/" : "";
 				char *next = target[0] == '/'
-					? xasprintf("%s/%s", target, p)
-					: xasprintf("%s/%s/%s", prefix, target, p);
+					? xasprintf("%s%s%s", target, sep, p)
+					: xasprintf("%s/%s%s%s", prefix, target, sep, p);
 
 				free(want);
 				want = next;

@@ -205,6 +205,25 @@ static void test_open_in_root(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(fstatat(root, "made/here/x", &st, 0), 0);
+	/* Only the last component missing, its parent reached through a
+	 * symlink: created in the symlink's target inside the root. */
+	assert_int_equal(symlinkat("/made", root, "linkdir"), 0);
+	fd = sys_open_in_root(root, "/linkdir/newfile", SYS_CREATE_FILE, 0600, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(fstatat(root, "made/newfile", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* The last component a dangling symlink: followed inside the root,
+	 * not replaced and not followed out of it. */
+	assert_int_equal(symlinkat("/made/target", root, "lastlink"), 0);
+	fd = sys_open_in_root(root, "/lastlink", SYS_CREATE_FILE, 0644, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(fstatat(root, "lastlink", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(fstatat(root, "made/target", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
 	/* Without create, a missing path is an error naming it. */
 	fd = sys_open_in_root(root, "/no/such", SYS_NO_CREATE, 0, &err);
 	assert_int_equal(fd, -1);
