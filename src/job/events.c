@@ -21,15 +21,17 @@
 
 #include "job/job-internal.h"
 
-static void rfc3339_now(char out[40])
+static void rfc3339_now(char out[64])
 {
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + strlen(out), 40 - strlen(out), ".%03ldZ", ts.tv_nsec / 1000000);
+	/* Not strftime, which reads /etc/localtime for a UTC time. */
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ts.tv_nsec / 1000000);
 }
 
 int job_events_open(const struct job_options *o, const struct job_result *r,
@@ -175,7 +177,7 @@ static void emit(struct job_events *ev, json_t *j)
 
 static json_t *event_new(const struct job_events *ev, const char *event)
 {
-	char now[40];
+	char now[64];
 	const struct job_result *r = ev->r;
 
 	rfc3339_now(now);
@@ -228,7 +230,7 @@ static json_t *audit_record(const struct job_events *ev, int rc, const struct sk
 	const char *outcome = rc == 0 ? "exited"
 			      : e != NULL && strcmp(e->id, "policy.denied") == 0 ? "denied" : "failed";
 	json_t *j, *limits, *end, *policy;
-	char now[40];
+	char now[64];
 
 	rfc3339_now(now);
 	limits = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s?}",

@@ -79,11 +79,14 @@ static int open_keep_dir(const char *state_root, bool create, struct skiff_error
 	struct stat st;
 	int fd;
 
-	if (create && ((mkdir_parents(state_root, 0700) < 0) ||
-		       (mkdir(path, 0700) < 0 && errno != EEXIST)))
-		return skiff_error_set(err, errno, "userns.keep",
-				       "cannot create %s (the state root, --root)", path);
+	/* Made only when missing: it is there on every run but the first. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdir_parents(state_root, 0700) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
+			return skiff_error_set(err, errno, "userns.keep",
+					       "cannot create %s (the state root, --root)", path);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0 && !(errno == ENOENT && !create))
 		return skiff_error_set(err, errno, "userns.keep", "cannot open %s", path);
 	/* Its records name processes to join and to kill: only a private

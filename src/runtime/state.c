@@ -102,9 +102,15 @@ int state_root_open(const struct runtime_ctx *ctx, bool create, struct skiff_err
 				return skiff_error_set(err, errno, "state.root", "cannot create %s", path);
 			if (check_private_dir(path, err) < 0)
 				return -1;
-		} else if (mkdir_parents(path, 0700) < 0) {
-			return skiff_error_set(err, errno, "state.root",
-					       "cannot create the state directory %s (--root)", path);
+		} else {
+			/* Made only when missing (there on every run but the first). */
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0)
+				return fd;
+			if (errno == ENOENT && mkdir_parents(path, 0700) < 0)
+				return skiff_error_set(err, errno, "state.root",
+						       "cannot create the state directory %s "
+						       "(--root)", path);
 		}
 	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
