@@ -69,17 +69,9 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data,
 			 size_t len, mode_t mode, struct skiff_error **err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
-	_cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-					O_CLOEXEC | O_NOFOLLOW, mode);
 
-	if (fd < 0)
-		return skiff_error_set(err, errno, "file.write", "cannot create %s", tmp);
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
-		int e = errno;
-
-		unlinkat(dirfd, tmp, 0);
-		return skiff_error_set(err, e, "file.write", "cannot write %s", tmp);
-	}
+	if (write_file_new_at(dirfd, tmp, data, len, mode, err) < 0)
+		return -1;
 	if (renameat(dirfd, tmp, dirfd, path) < 0) {
 		int e = errno;
 
