@@ -109,8 +109,15 @@ int write_file_at(int dirfd, const char *path, const char *data,
 ssize_t write_all(int fd, const void *buf, size_t len);
 /* mkdir -p: the missing parents 0755, PATH itself MODE (errno set). */
 int mkdir_parents(const char *path, mode_t mode);
-/* Removes a directory tree below dirfd/name without following symlinks. */
+/* Removes a tree below dirfd/name without following symlinks: a symlink is
+ * removed as itself.  Errors have the id "file.remove". */
 int remove_tree_at(int dirfd, const char *name, struct skiff_error **err);
+/* A directory left read-only (a layer's 0555 /usr) is made 0700 when an
+ * unlink in it is refused; dirfd itself is never changed. */
+#define REMOVE_TREE_WRITABLE 1u
+/* remove_tree_at with FLAGS (REMOVE_TREE_*), its errors carrying ID. */
+int remove_tree_as(int dirfd, const char *name, unsigned flags, const char *id,
+		   struct skiff_error **err);
 
 /* ---- SHA-256 (util/sha256.c): small digests on hot paths --------------- */
 

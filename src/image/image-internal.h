@@ -125,9 +125,10 @@ int store_owner_finish(pid_t pid, int resultfd, void *out, size_t out_len,
 		       struct skiff_error **err);
 int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
 		       void *out, size_t out_len, struct skiff_error **err);
-/* remove_tree_at under the store's owner mapping. */
-/* Removes a tree below dirfd, making read-only directories writable. */
+/* Removes a tree below dirfd, making read-only directories writable
+ * (remove_tree_as with REMOVE_TREE_WRITABLE); dirfd itself is not changed. */
 int store_rm_rf_at(int dirfd, const char *name, struct skiff_error **err);
+/* store_rm_rf_at under the store's owner mapping. */
 int store_remove_tree(struct image_store *s, const char *path, struct skiff_error **err);
 
 /* The name IMAGE resolves to (image_inspect's rules) and its layers'

@@ -26,7 +26,6 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -774,115 +773,9 @@ int store_run_as_owner(struct image_store *s, store_owner_fn fn, void *arg,
 
 /* ---- removing a tree ---------------------------------------------------------- */
 
-/* A run removes its container's directory on its way out, so this is on
- * every run's path: the entry types getdents gives save the unlink tried
- * on each directory, and a directory is made writable (0700) only when an
- * unlink in it is refused, not always.  Nothing is followed: a symlink is
- * removed as itself. */
-
-struct rm_dirent {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-#define RM_BUF 8192
-
-/* unlinkat in dirfd, which is made writable (once) if it was not. */
-static int rm_unlink(int dirfd, const char *name, int flags, bool *writable)
-{
-	if (unlinkat(dirfd, name, flags) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EACCES || *writable)
-		return -1;
-	*writable = true;
-	if (fchmod(dirfd, 0700) < 0) {
-		errno = EACCES;
-		return -1;
-	}
-	return unlinkat(dirfd, name, flags) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static int rm_entry(int dirfd, const char *name, unsigned char type, bool *writable,
-		    struct skiff_error **err);
-
-static int rm_contents(int fd, const char *name, struct skiff_error **err)
-{
-	_cleanup_free_ char *buf = xmalloc(RM_BUF);
-	bool writable = false;
-
-	for (;;) {
-		long n = syscall(SYS_getdents64, fd, buf, RM_BUF);
-
-		if (n < 0)
-			return skiff_error_set(err, errno, "image.store.remove", "cannot list %s",
-					       name);
-		if (n == 0)
-			return 0;
-		for (long off = 0; off < n;) {
-			struct rm_dirent *de = (struct rm_dirent *)(buf + off);
-
-			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (rm_entry(fd, de->d_name, de->d_type, &writable, err) < 0)
-				return skiff_error_prefix(err, "%s/", name);
-		}
-	}
-}
-
-/* name in dirfd, of type (DT_UNKNOWN: not known), and all under it. */
-static int rm_entry(int dirfd, const char *name, unsigned char type, bool *writable,
-		    struct skiff_error **err)
-{
-	int fd, unlink_errno = 0, rc;
-
-	if (type != DT_DIR) {
-		if (rm_unlink(dirfd, name, 0, writable) == 0)
-			return 0;
-		if (errno != EISDIR && errno != EPERM)
-			return skiff_error_set(err, errno, "image.store.remove", "cannot remove %s",
-					       name);
-		unlink_errno = errno;
-	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		/* Not a directory after all: replaced meanwhile (a directory
-		 * entry), or one whose unlink was refused (EPERM). */
-		if (errno == ENOTDIR || errno == ELOOP) {
-			if (unlink_errno != 0)
-				return skiff_error_set(err, unlink_errno, "image.store.remove",
-						       "cannot remove %s", name);
-			if (rm_unlink(dirfd, name, 0, writable) == 0)
-				return 0;
-			return skiff_error_set(err, errno, "image.store.remove",
-					       "cannot remove %s", name);
-		}
-		return skiff_error_set(err, errno, "image.store.remove", "cannot open %s", name);
-	}
-	rc = rm_contents(fd, name, err);
-	close(fd);
-	if (rc < 0)
-		return -1;
-	if (rm_unlink(dirfd, name, AT_REMOVEDIR, writable) < 0)
-		return skiff_error_set(err, errno, "image.store.remove", "cannot remove %s", name);
-	return 0;
-}
-
-/* remove_tree_at, but a directory left read-only (a layer's 0555 /usr in
- * the single-id mode) is made writable first.  atfd itself is not
- * changed. */
 int store_rm_rf_at(int atfd, const char *name, struct skiff_error **err)
 {
-	bool writable = true;
-
-	return rm_entry(atfd, name, DT_UNKNOWN, &writable, err);
+	return remove_tree_as(atfd, name, REMOVE_TREE_WRITABLE, "image.store.remove", err);
 }
 
 static int remove_as_owner(struct image_store *s, void *arg, void *out,

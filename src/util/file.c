@@ -2,9 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <skiff/util.h>
@@ -112,40 +116,146 @@ int write_file_at(int dirfd, const char *path, const char *data,
 	return 0;
 }
 
-static int remove_dir_contents(int dfd, const char *name, struct skiff_error **err)
-{
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	struct dirent *de;
+/* ---- removing a tree ------------------------------------------------------ */
 
-	if (d == NULL) {
-		close(dfd);
-		return skiff_error_set(err, errno, "file.remove", "cannot list %s", name);
+/* A run removes its container's directory and its state on its way out, so
+ * this is on every run's path: the entry types getdents gives save the
+ * unlink tried on each directory, and no DIR stream (fstat, fcntl and a
+ * 32 KiB buffer each) is set up.  Nothing is followed: a symlink is removed
+ * as itself. */
+
+struct rm_dirent {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+#define RM_BUF 8192
+
+struct rm {
+	unsigned flags;
+	const char *id;
+};
+
+/* unlinkat in dirfd; with REMOVE_TREE_WRITABLE dirfd is made writable
+ * (once: *chmodded) when the unlink is refused. */
+static int rm_unlink(const struct rm *rm, int dirfd, const char *name, int flags,
+		     bool *chmodded)
+{
+	if (unlinkat(dirfd, name, flags) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EACCES || *chmodded || !(rm->flags & REMOVE_TREE_WRITABLE))
+		return -1;
+	*chmodded = true;
+	if (fchmod(dirfd, 0700) < 0) {
+		errno = EACCES;
+		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (remove_tree_at(dirfd(d), de->d_name, err) < 0)
-			return -1;
+	return unlinkat(dirfd, name, flags) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int rm_entry(const struct rm *rm, int dirfd, const char *name, unsigned char type,
+		    bool *chmodded, struct skiff_error **err);
+
+/* An error below dir: its message, "cannot VERB PATH" (every one made
+ * here), names dir/PATH. */
+static int rm_below(struct skiff_error **err, const char *dir)
+{
+	char *msg, *path;
+
+	if (err == NULL || *err == NULL)
+		return -1;
+	msg = (*err)->msg;
+	path = strncmp(msg, "cannot ", 7) == 0 ? strchr(msg + 7, ' ') : NULL;
+	if (path == NULL)
+		return skiff_error_prefix(err, "%s/", dir);
+	path++;
+	(*err)->msg = xasprintf("%.*s%s/%s", (int)(path - msg), msg, dir, path);
+	free(msg);
+	return -1;
+}
+
+static int rm_contents(const struct rm *rm, int fd, const char *name,
+		       struct skiff_error **err)
+{
+	_cleanup_free_ char *buf = xmalloc(RM_BUF);
+	bool chmodded = false;
+
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, RM_BUF);
+
+		if (n < 0)
+			return skiff_error_set(err, errno, rm->id, "cannot list %s", name);
+		if (n == 0)
+			return 0;
+		for (long off = 0; off < n;) {
+			struct rm_dirent *de = (struct rm_dirent *)(buf + off);
+
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (rm_entry(rm, fd, de->d_name, de->d_type, &chmodded, err) < 0)
+				return rm_below(err, name);
+		}
 	}
+}
+
+/* name in dirfd, of type (DT_UNKNOWN: not known), and all under it. */
+static int rm_entry(const struct rm *rm, int dirfd, const char *name, unsigned char type,
+		    bool *chmodded, struct skiff_error **err)
+{
+	int fd, unlink_errno = 0, rc;
+
+	if (type != DT_DIR) {
+		if (rm_unlink(rm, dirfd, name, 0, chmodded) == 0)
+			return 0;
+		if (errno != EISDIR && errno != EPERM)
+			return skiff_error_set(err, errno, rm->id, "cannot remove %s", name);
+		unlink_errno = errno;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && (rm->flags & REMOVE_TREE_WRITABLE) &&
+	    fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* Not a directory after all: replaced meanwhile (a directory
+		 * entry), or one whose unlink was refused (EPERM). */
+		if (errno == ENOTDIR || errno == ELOOP) {
+			if (unlink_errno != 0)
+				return skiff_error_set(err, unlink_errno, rm->id,
+						       "cannot remove %s", name);
+			if (rm_unlink(rm, dirfd, name, 0, chmodded) == 0)
+				return 0;
+			return skiff_error_set(err, errno, rm->id, "cannot remove %s", name);
+		}
+		return skiff_error_set(err, errno, rm->id, "cannot open %s", name);
+	}
+	rc = rm_contents(rm, fd, name, err);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	if (rm_unlink(rm, dirfd, name, AT_REMOVEDIR, chmodded) < 0)
+		return skiff_error_set(err, errno, rm->id, "cannot remove %s", name);
 	return 0;
+}
+
+int remove_tree_as(int dirfd, const char *name, unsigned flags, const char *id,
+		   struct skiff_error **err)
+{
+	const struct rm rm = { .flags = flags, .id = id };
+	/* dirfd itself is never made writable. */
+	bool chmodded = true;
+
+	return rm_entry(&rm, dirfd, name, DT_UNKNOWN, &chmodded, err);
 }
 
 int remove_tree_at(int dirfd, const char *name, struct skiff_error **err)
 {
-	int fd;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return skiff_error_set(err, errno, "file.remove", "cannot remove %s", name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return skiff_error_set(err, errno, "file.remove", "cannot open %s", name);
-	if (remove_dir_contents(fd, name, err) < 0)
-		return -1;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return skiff_error_set(err, errno, "file.remove", "cannot remove %s", name);
-	return 0;
+	return remove_tree_as(dirfd, name, 0, "file.remove", err);
 }
 
 int mkdir_parents(const char *path, mode_t mode)

@@ -178,11 +178,67 @@ static void test_rm_tree_refused(void **state)
 	close(dfd);
 }
 
+/* remove_tree_at (no REMOVE_TREE_WRITABLE) changes no mode: a directory
+ * left read-only stays so, with what is in it, and the error is
+ * file.remove's.  Run as nobody where root would be let through. */
+static int rm_plain_refused(int dfd)
+{
+	struct skiff_error *err = NULL;
+	struct stat st;
+	int ok;
+
+	if (mkdirat(dfd, "p", 0755) < 0 || mkdirat(dfd, "p/ro", 0755) < 0)
+		return 1;
+	touch(dfd, "p/ro/f");
+	touch(dfd, "p/gone");
+	if (fchmodat(dfd, "p/ro", 0555, 0) < 0)
+		return 1;
+	ok = remove_tree_at(dfd, "p", &err) == -1 && err->errnum == EACCES &&
+	     strcmp(err->id, "file.remove") == 0 && strcmp(err->msg, "cannot remove p/ro/f") == 0;
+	skiff_error_free(err);
+	err = NULL;
+	if (!ok || fstatat(dfd, "p/ro", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (st.st_mode & 0777) != 0555 || !exists(dfd, "p/ro/f"))
+		return 1;
+	/* The store's remover may make it writable, and does. */
+	if (store_rm_rf_at(dfd, "p", &err) < 0 || exists(dfd, "p"))
+		return 1;
+	return 0;
+}
+
+static void test_rm_tree_plain(void **state)
+{
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), status;
+	pid_t pid;
+
+	(void)state;
+	assert_true(dfd >= 0);
+	if (geteuid() != 0) {
+		assert_int_equal(rm_plain_refused(dfd), 0);
+		close(dfd);
+		return;
+	}
+	assert_int_equal(fchown(dfd, 65534, 65534), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		_exit(rm_plain_refused(dfd));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(fchown(dfd, 0, 0), 0);
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rm_tree),
 		cmocka_unit_test(test_rm_tree_unprivileged),
+		cmocka_unit_test(test_rm_tree_plain),
 		cmocka_unit_test(test_rm_tree_refused),
 	};
 	int rc;
