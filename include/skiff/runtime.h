@@ -399,6 +399,12 @@ struct create_opts {
 	 * (namespaces.c, "chain"; skiff run's own path).  Where it cannot,
 	 * the container is only created, and the caller starts it. */
 	bool start_now;
+	/* An fd of a new network namespace, made for this container and
+	 * owned by the user namespace its init will be in: joined instead
+	 * of creating one (the caller made it ahead, in parallel with its
+	 * other set-up), where the spec asks for a new one.  Not of that
+	 * user namespace, it is not used.  0: none (fd 0 never is one). */
+	int netns_fd;
 };
 
 /* *init_pid (when not NULL): the init's pid (once started, the job's, which

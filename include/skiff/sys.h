@@ -80,6 +80,19 @@ int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);
 /* Waits until the process behind pidfd has exited (for non-children). */
 int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
 
+/* A new network namespace, made by a child beside the caller (it costs the
+ * kernel about half a millisecond: its loopback device, its sysctl
+ * tables): the child enters userns_fd first (-1: stays in the caller's),
+ * sends the namespace's fd over the unix socket sock (SCM_RIGHTS, one
+ * byte) and exits.  It runs on the caller's memory (no copy of it to make
+ * or to fault back in), on mk's stack, making raw system calls only: mk
+ * must stay until the caller has reaped the pid returned.  -1 (errno):
+ * not started (ENOSYS: not on this architecture). */
+struct sys_netns_maker {
+	_Alignas(16) char stack[16384];
+};
+pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk);
+
 /* ---- fds (sys/fd.c) ------------------------------------------------------- */
 
 /* Marks every fd >= from close-on-exec (close_range, or a /proc walk). */

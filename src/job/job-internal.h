@@ -159,8 +159,11 @@ struct job_net {
 	int stop_fd;                 /* the keeper's pipe: closing it stops the helper */
 	int userns_fd;               /* rootless ns:PATH: the user namespace owning it */
 	char *userns_path;           /* /proc/SKIFF_PID/fd/N of userns_fd */
+	pid_t ahead;                 /* makes the network namespace ahead; 0: none */
+	int ahead_sock;              /* sends it from there, or -1 */
+	struct sys_netns_maker *ahead_maker; /* its stack */
 };
-#define JOB_NET_INIT { .stop_fd = -1, .userns_fd = -1 }
+#define JOB_NET_INIT { .stop_fd = -1, .userns_fd = -1, .ahead_sock = -1 }
 /* Checks the options against the mode, resolves private, finds the helper
  * ("job.network.helper_missing" names the Debian package) and checks that
  * each -p host port can be bound now ("job.network.port_busy"). */
@@ -169,6 +172,14 @@ int job_net_prepare(const struct job_options *o, bool rootless, struct job_net *
 /* The container's /etc/hosts and /etc/resolv.conf: text the caller frees. */
 char *job_net_hosts(const struct job_net *n, const struct job_options *o, const char *hostname);
 char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o);
+/* The container's new network namespace, made ahead by a child (in
+ * userns_fd, the user namespace the container will be in, or -1: none)
+ * while the set-up goes on, for create_opts.netns_fd; nothing is made
+ * for --network host or ns:PATH.  A failure is not an error: the runtime
+ * then makes it as usual and says why it cannot. */
+void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd);
+/* Its fd (close-on-exec; the caller closes it), or -1; reaps the child. */
+int job_net_ahead_take(struct job_net *n);
 /* After create, before start: attaches the helper to the network namespace
  * of the container's init (and its user namespace), waits until it has
  * configured the interface, route and ports.  dirfd: the container's

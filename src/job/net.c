@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "job/job-internal.h"
@@ -455,3 +456,65 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o)
 	return out;
 }
 
+
+/* ---- the network namespace, made ahead ---------------------------------------- */
+
+/* Made by a child (sys_netns_maker_start) while skiff prepares the
+ * container, on another CPU, instead of in the container's set-up where
+ * everything waits for it.  The child enters the user namespace the
+ * container will be in first, so that the namespace is that one's, as it
+ * would be made there; the runtime checks that before it joins it. */
+
+void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd)
+{
+	int sv[2];
+
+	if (o->network == JOB_NETWORK_HOST || o->network == JOB_NETWORK_NS || n->ahead > 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	n->ahead_maker = xmalloc(sizeof(*n->ahead_maker));
+	n->ahead = sys_netns_maker_start(userns_fd, sv[1], n->ahead_maker);
+	close(sv[1]);
+	if (n->ahead < 0) {
+		n->ahead = 0;
+		close(sv[0]);
+		free(n->ahead_maker);
+		n->ahead_maker = NULL;
+		return;
+	}
+	n->ahead_sock = sv[0];
+}
+
+int job_net_ahead_take(struct job_net *n)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	int fd = -1;
+	ssize_t r;
+
+	if (n->ahead <= 0)
+		return -1;
+	do
+		r = recvmsg(n->ahead_sock, &msg, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	cm = r == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(steal_fd(&n->ahead_sock));
+	/* Its stack is freed only once it is gone. */
+	while (waitpid(n->ahead, NULL, 0) < 0 && errno == EINTR)
+		;
+	n->ahead = 0;
+	free(n->ahead_maker);
+	n->ahead_maker = NULL;
+	return fd;
+}

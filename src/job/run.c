@@ -302,6 +302,13 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->ctx = (struct runtime_ctx){ .state_root = jr->state_root, .rootless = jr->in.rootless };
 	if (job_net_prepare(o, jr->in.rootless, &jr->net, err) < 0)
 		return -1;
+	jr->in.join_userns = jr->net.userns_path;      /* networking */
+	if (join_kept_userns(jr, err) < 0)
+		return -1;
+	/* Made while the rest is prepared: in the user namespace the
+	 * container joins (the kept one), or in none (root). */
+	if (!jr->in.rootless || jr->kept_userns >= 0)
+		job_net_ahead_start(&jr->net, o, jr->kept_userns);
 
 	if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
 		return -1;
@@ -326,9 +333,6 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.dir = jr->dir;
 	jr->in.hostname = jr->hostname;
 	jr->in.secret_env = jr->secret_env;
-	jr->in.join_userns = jr->net.userns_path;      /* networking */
-	if (join_kept_userns(jr, err) < 0)
-		return -1;
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
 	job_events_args(jr->ev, jr->spec->process->args);
@@ -367,12 +371,15 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (stdio_swap_in(&jr->sw, jr, err) < 0)
 		return -1;
+	co.netns_fd = job_net_ahead_take(&jr->net);
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT },
 			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
 			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);
+	if (co.netns_fd >= 0)
+		close(co.netns_fd);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
 	if (rc < 0)

@@ -9,11 +9,14 @@
  * below, and every process after, is the container cgroup's.
  * Stage 1 enters the namespaces: it creates the user namespace first (the
  * runtime, still outside, writes its id maps), joins those given by path,
- * and unshares the rest.  A new pid namespace only applies to children, so
- * stage 1 forks stage 2, reports its pid and exits.  Stage 2 builds the
- * rootfs, reports ready, and waits for the runtime's go ahead; then it waits
- * on the exec fifo until `start`.  Failures travel back over a seqpacket
- * socket as an error id and message, so `create` prints why.
+ * and unshares the rest; a new network namespace the caller made ahead
+ * (create_opts.netns_fd; it costs the kernel the most of them) is joined
+ * instead, when it is the user namespace's.  A new pid namespace only
+ * applies to children, so stage 1 forks stage 2, reports its pid and
+ * exits.  Stage 2 builds the rootfs, reports ready, and waits for the
+ * runtime's go ahead; then it waits on the exec fifo until `start`.
+ * Failures travel back over a seqpacket socket as an error id and
+ * message, so `create` prints why.
  *
  * When the runtime has nothing to do for stage 1 (no cgroup to move it to,
  * no id maps to write: the user namespace is joined, or there is none),
@@ -33,6 +36,7 @@
  * runtime learns the pid from stage 1 after the fact, and records it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -431,6 +435,26 @@ static int write_time_offsets(const struct spec_linux *l, struct skiff_error **e
 	return 0;
 }
 
+/* create_opts.netns_fd, when there is one and it is owned by the user
+ * namespace stage 1 is in now (entered already): else the container's
+ * root would not be root of its network. */
+static bool netns_made_ahead(const struct init_config *c)
+{
+	int fd = c->opts != NULL ? c->opts->netns_fd : 0, owner;
+	struct stat a, b;
+	bool ours;
+
+	if (fd <= 0)
+		return false;
+	owner = ioctl(fd, NS_GET_USERNS);
+	if (owner < 0)
+		return false;
+	ours = fstat(owner, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	close(owner);
+	return ours;
+}
+
 static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 {
 	_cleanup_error_ struct skiff_error *err = NULL;
@@ -458,6 +482,13 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 		if (ns->path != NULL) {
 			if (join_namespace(ns, &err) < 0)
 				goto fail;
+		} else if (ns->type == SPEC_NS_NETWORK && netns_made_ahead(c)) {
+			if (setns(c->opts->netns_fd, CLONE_NEWNET) < 0) {
+				skiff_error_set(&err, errno, "container.namespace",
+						"cannot join the network namespace made for the "
+						"container");
+				goto fail;
+			}
 		} else {
 			unshare_flags |= ns_clone_flag[ns->type];
 		}

@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -117,4 +120,116 @@ int sys_write_procfs(const char *path, const char *data)
 	if (write_all(fd, data, len) != (ssize_t)len)
 		return -1;
 	return 0;
+}
+
+/* ---- a network namespace made beside the caller -------------------------- */
+
+/* System calls that leave errno alone.  The child below runs on the
+ * caller's memory at the same time as the caller, and glibc's wrappers
+ * would set errno (a thread-local of the caller's thread, which the child
+ * shares) on a failure; these return -errno instead. */
+#if defined(__x86_64__)
+#define SYS_RAW_SYSCALLS 1
+static long raw_syscall4(long nr, long a, long b, long c, long d)
+{
+	register long r10 __asm__("r10") = d;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define SYS_RAW_SYSCALLS 1
+static long raw_syscall4(long nr, long a, long b, long c, long d)
+{
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+	return x0;
+}
+#endif
+
+#ifdef SYS_RAW_SYSCALLS
+struct netns_maker {
+	int userns_fd, sock;
+	bool elsewhere;
+	cpu_set_t cpus; /* elsewhere: the caller's CPUs but the one it is on */
+};
+
+/* The child: raw system calls and its own stack only; no call into libc
+ * (a first call through the PLT would run the dynamic linker, which keeps
+ * state in the caller's thread). */
+static int netns_maker(void *arg)
+{
+	const struct netns_maker *m = arg;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte = 0;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	long fd;
+
+	/* Beside the caller, not instead of it: a new task often starts on
+	 * its parent's CPU and preempts it there. */
+	if (m->elsewhere)
+		raw_syscall4(SYS_sched_setaffinity, 0, sizeof(m->cpus), (long)&m->cpus, 0);
+	if (m->userns_fd >= 0 && raw_syscall4(SYS_setns, m->userns_fd, CLONE_NEWUSER, 0, 0) < 0)
+		return 1;
+	if (raw_syscall4(SYS_unshare, CLONE_NEWNET, 0, 0, 0) < 0)
+		return 1;
+	fd = raw_syscall4(SYS_openat, AT_FDCWD, (long)"/proc/self/ns/net", O_RDONLY | O_CLOEXEC,
+			  0);
+	if (fd < 0)
+		return 1;
+	u.h.cmsg_level = SOL_SOCKET;
+	u.h.cmsg_type = SCM_RIGHTS;
+	u.h.cmsg_len = CMSG_LEN(sizeof(int));
+	*(int *)(void *)CMSG_DATA(&u.h) = (int)fd;
+	return raw_syscall4(SYS_sendmsg, m->sock, (long)&msg, MSG_NOSIGNAL, 0) == 1 ? 0 : 1;
+}
+#endif
+
+pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk)
+{
+#ifdef SYS_RAW_SYSCALLS
+	struct netns_maker *m;
+	pid_t pid;
+
+	/* The arguments live at the bottom of the child's stack, which
+	 * grows down towards them from the top. */
+	m = (struct netns_maker *)mk->stack;
+	m->userns_fd = userns_fd;
+	m->sock = sock;
+	m->elsewhere = false;
+	if (sched_getaffinity(0, sizeof(m->cpus), &m->cpus) == 0) {
+		int cpu = sched_getcpu();
+
+		if (cpu >= 0 && CPU_ISSET(cpu, &m->cpus) && CPU_COUNT(&m->cpus) > 1) {
+			CPU_CLR(cpu, &m->cpus);
+			m->elsewhere = true;
+		}
+	}
+	pid = clone(netns_maker, mk->stack + sizeof(mk->stack), CLONE_VM | SIGCHLD, m);
+	/* Moved now, if it waits on this CPU (it moves itself too, where it
+	 * ran first): a CPU that sleeps would take it only later. */
+	if (pid > 0 && m->elsewhere)
+		sched_setaffinity(pid, sizeof(m->cpus), &m->cpus);
+	return pid;
+#else
+	(void)userns_fd;
+	(void)sock;
+	(void)mk;
+	errno = ENOSYS;
+	return -1;
+#endif
 }

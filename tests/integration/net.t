@@ -136,6 +136,17 @@ check_none() {
     skrun --network none -p 8080:80 "$BB" true
     like "$status:$err" '^125:.*-p 8080:80.*\[job\.network\.publish_invalid\]$' \
         "none: -p is refused, naming the option"
+    # The namespace is the job's own, owned by its user namespace (skiff
+    # makes it ahead, beside its other set-up): the job's root may change
+    # it, and the next job starts from a new one.
+    skrun --cap-add NET_ADMIN "$BB" sh -c \
+        'ip addr add 10.9.9.9/32 dev lo && ip link set lo down && ip -o link show lo | grep -c "<LOOPBACK>"; readlink /proc/self/ns/net'
+    is "$status:$(head -1 <<<"$out")" "0:1" "none: with NET_ADMIN the job's root configures its own lo"
+    local first_ns=${out##*$'\n'}
+    skrun "$BB" sh -c 'ip -o addr show lo | grep -c 10.9.9.9; ip -o link show lo | grep -c "LOOPBACK,UP"; readlink /proc/self/ns/net'
+    is "$(head -2 <<<"$out" | tr '\n' ' ')" "0 1 " "none: the next job's lo is new and up (no address of the last one)"
+    isnt "${out##*$'\n'}" "$first_ns" "none: the next job has a network namespace of its own"
+    isnt "${out##*$'\n'}" "$(readlink /proc/self/ns/net)" "none: not the host's network namespace"
 }
 
 check_host() {
