@@ -88,7 +88,8 @@ pm_teardown() {
     timeout -k 5 60 "${PM[@]}" rm -af -t 0 >/dev/null 2>&1 </dev/null 8>&-
     if [ -f "$dir/tmp/pause.pid" ]; then
         pid=$(cat "$dir/tmp/pause.pid")
-        if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = catatonit ]; then
+        # catatonit -P where it is installed, else Podman's own ("podman pause").
+        if [ -n "$pid" ] && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" =~ ^(catatonit|podman\ pause)$ ]]; then
             kill -TERM "$pid" 2>/dev/null
             for ((i = 0; i < 50; i++)); do
                 kill -0 "$pid" 2>/dev/null || break
