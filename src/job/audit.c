@@ -105,9 +105,13 @@ int job_audit_append(const char *path, const char *line, struct skiff_error **er
 	struct stat st;
 	ssize_t n;
 
-	if (make_parents(path, err) < 0)
-		return -1;
+	/* The directories are made when missing: the first open says so. */
 	lockfd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	if (lockfd < 0 && errno == ENOENT) {
+		if (make_parents(path, err) < 0)
+			return -1;
+		lockfd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	}
 	if (lockfd < 0)
 		return skiff_error_set(err, errno, "audit.write",
 				       "the audit log %s: cannot open its lock file %s: fix its "

@@ -85,11 +85,13 @@ char *seccomp_cache_key(const struct spec_seccomp *sc)
 static int open_private_dir(int dirfd, const char *name)
 {
 	struct stat st;
-	int fd;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
-		return -1;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+			return -1;
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -1;
 	/* A program loaded from here decides what the container may do:
@@ -125,9 +127,12 @@ int seccomp_cache_open(void)
 	else
 		return -1;
 	/* The XDG base directory spec: create it 0700 when missing. */
-	if (mkdir(base, 0700) < 0 && errno != EEXIST)
-		goto unusable;
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (basefd < 0 && errno == ENOENT) {
+		if (mkdir(base, 0700) < 0 && errno != EEXIST)
+			goto unusable;
+		basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (basefd < 0)
 		goto unusable;
 	skiffd = open_private_dir(basefd, "skiff");
