@@ -285,16 +285,8 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	o = jr->in.o = jr->o;
 	if (o->name && check_name(o->name, err) < 0)
 		return -1;
-	if (image_store_open(o->store, &jr->s, err) < 0 ||
-	    resolve_image(jr->s, o, jr->ev, &jr->layers, err) < 0)
+	if (image_store_open(o->store, &jr->s, err) < 0)
 		return -1;
-	r->image = xstrdup(jr->layers.name);
-	r->image_digest = xstrdup(jr->layers.manifest);
-	if (job_events_policy_image(jr->ev, &jr->layers, err) < 0)
-		return -1;
-	jr->config = json_loadb(jr->layers.config, jr->layers.config_len, 0, NULL);
-	jr->in.config = json_object_get(jr->config, "config");
-	jr->in.layers = &jr->layers;
 	jr->in.owners = image_store_owners(jr->s, jr->in.uid_map, jr->in.gid_map, &jr->in.n_map);
 	jr->in.rootless = !(geteuid() == 0 && sys_in_initial_userns());
 	if (runtime_state_root(o->state_root, &jr->state_root, err) < 0)
@@ -305,10 +297,19 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.join_userns = jr->net.userns_path;      /* networking */
 	if (join_kept_userns(jr, err) < 0)
 		return -1;
-	/* Made while the rest is prepared: in the user namespace the
-	 * container joins (the kept one), or in none (root). */
+	/* Made while the rest is prepared, from the image on: in the user
+	 * namespace the container joins (the kept one), or in none (root). */
 	if (!jr->in.rootless || jr->kept_userns >= 0)
 		job_net_ahead_start(&jr->net, o, jr->kept_userns);
+	if (resolve_image(jr->s, o, jr->ev, &jr->layers, err) < 0)
+		return -1;
+	r->image = xstrdup(jr->layers.name);
+	r->image_digest = xstrdup(jr->layers.manifest);
+	if (job_events_policy_image(jr->ev, &jr->layers, err) < 0)
+		return -1;
+	jr->config = json_loadb(jr->layers.config, jr->layers.config_len, 0, NULL);
+	jr->in.config = json_object_get(jr->config, "config");
+	jr->in.layers = &jr->layers;
 
 	if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
 		return -1;
