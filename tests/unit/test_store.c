@@ -102,36 +102,45 @@ static void test_rm_tree(void **state)
 	close(dfd);
 }
 
-/* As nobody, where read-only means read-only. */
-static void test_rm_tree_unprivileged(void **state)
+/* fn(dfd of tmpdir): as nobody when root (where read-only would not
+ * hold), else as the caller; 0 when it returned 0. */
+static int as_nobody(int (*fn)(int dfd))
 {
-	int dfd, status;
+	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), status, rc;
 	pid_t pid;
 
-	(void)state;
+	assert_true(dfd >= 0);
 	if (geteuid() != 0) {
-		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		assert_true(dfd >= 0);
-		make_tree(dfd);
-		check_removal(dfd);
+		rc = fn(dfd);
 		close(dfd);
-		return;
+		return rc;
 	}
-	assert_int_equal(chown(tmpdir, 65534, 65534), 0);
+	assert_int_equal(fchown(dfd, 65534, 65534), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
 			_exit(2);
-		dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		make_tree(dfd);
-		check_removal(dfd);
-		_exit(0);
+		_exit(fn(dfd));
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(chown(tmpdir, 0, 0), 0);
+	assert_int_equal(fchown(dfd, 0, 0), 0);
+	close(dfd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int make_and_remove(int dfd)
+{
+	make_tree(dfd);
+	check_removal(dfd);
+	return 0;
+}
+
+/* As nobody, where read-only means read-only. */
+static void test_rm_tree_unprivileged(void **state)
+{
+	(void)state;
+	assert_int_equal(as_nobody(make_and_remove), 0);
 }
 
 /* An entry that cannot be removed: an error with its errno, and what
@@ -208,29 +217,8 @@ static int rm_plain_refused(int dfd)
 
 static void test_rm_tree_plain(void **state)
 {
-	int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), status;
-	pid_t pid;
-
 	(void)state;
-	assert_true(dfd >= 0);
-	if (geteuid() != 0) {
-		assert_int_equal(rm_plain_refused(dfd), 0);
-		close(dfd);
-		return;
-	}
-	assert_int_equal(fchown(dfd, 65534, 65534), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
-			_exit(2);
-		_exit(rm_plain_refused(dfd));
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(fchown(dfd, 0, 0), 0);
-	close(dfd);
+	assert_int_equal(as_nobody(rm_plain_refused), 0);
 }
 
 int main(void)
