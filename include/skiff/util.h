@@ -130,6 +130,11 @@ void sha256_init(struct sha256 *c);
 void sha256_update(struct sha256 *c, const void *data, size_t n);
 /* Finishes the digest: 64 hex digits and a NUL. */
 void sha256_hex(struct sha256 *c, char out[static 65]);
+/* The block function in use: "sha-ni" (the CPU's SHA extensions) or
+ * "portable"; sha256_force_portable(true) picks the portable one whatever
+ * the CPU has (the tests check both against the same vectors). */
+const char *sha256_impl(void);
+void sha256_force_portable(bool on);
 
 /* ---- numbers ------------------------------------------------------------- */
 

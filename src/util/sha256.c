@@ -3,6 +3,8 @@
  * seccomp cache key.  libcrypto's first digest costs 2 to 5 ms of provider
  * set-up (OpenSSL 3), more than the whole cached-profile path; this costs
  * microseconds.  Bulk digests (image blobs) keep using libcrypto. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <skiff/util.h>
@@ -25,33 +27,132 @@ static uint32_t ror(uint32_t x, int n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static void block(struct sha256 *c, const unsigned char *p)
+/* Portable: n blocks of 64 bytes into the state h. */
+static void blocks_portable(uint32_t h[8], const unsigned char *p, size_t n)
 {
-	uint32_t w[64], s[8];
+	for (; n > 0; n--, p += 64) {
+		uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5],
+			 g = h[6], hh = h[7];
 
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++)
-		w[i] = w[i - 16] + (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
-		       w[i - 7] + (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
-	memcpy(s, c->h, sizeof(s));
-	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = s[7] + (ror(s[4], 6) ^ ror(s[4], 11) ^ ror(s[4], 25)) +
-			      ((s[4] & s[5]) ^ (~s[4] & s[6])) + K[i] + w[i];
-		uint32_t t2 = (ror(s[0], 2) ^ ror(s[0], 13) ^ ror(s[0], 22)) +
-			      ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
+		for (int i = 0; i < 16; i++)
+			w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+			       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		for (int i = 16; i < 64; i++)
+			w[i] = w[i - 16] +
+			       (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
+			       w[i - 7] +
+			       (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
+		for (int i = 0; i < 64; i++) {
+			uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) +
+				      ((e & f) ^ (~e & g)) + K[i] + w[i];
+			uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) +
+				      ((a & b) ^ (a & c) ^ (b & c));
 
-		memmove(s + 1, s, 7 * sizeof(s[0]));
-		s[4] += t1;
-		s[0] = t1 + t2;
+			hh = g;
+			g = f;
+			f = e;
+			e = d + t1;
+			d = c;
+			c = b;
+			b = a;
+			a = t1 + t2;
+		}
+		h[0] += a;
+		h[1] += b;
+		h[2] += c;
+		h[3] += d;
+		h[4] += e;
+		h[5] += f;
+		h[6] += g;
+		h[7] += hh;
 	}
-	for (int i = 0; i < 8; i++)
-		c->h[i] += s[i];
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI 1
+
+/* With the x86 SHA extensions: each sha256rnds2 does two rounds on the
+ * state held as ABEF and CDGH; sha256msg1/msg2 extend the message
+ * schedule four words at a time (Intel, "New Instructions Supporting the
+ * Secure Hash Algorithm on Intel Architecture Processors", 2013). */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void blocks_sha_ni(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	__m128i abef, cdgh, t, m[4];
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1);   /* CDAB */
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b); /* EFGH */
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xf0);
+	for (; n > 0; n--, p += 64) {
+		__m128i abef0 = abef, cdgh0 = cdgh;
+
+		for (int g = 0; g < 16; g++) {
+			__m128i wk;
+
+			if (g < 4)
+				m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+							bswap);
+			else
+				m[g % 4] = _mm_sha256msg2_epu32(
+					_mm_add_epi32(_mm_sha256msg1_epu32(m[g % 4], m[(g + 1) % 4]),
+						      _mm_alignr_epi8(m[(g + 3) % 4], m[(g + 2) % 4], 4)),
+					m[(g + 3) % 4]);
+			wk = _mm_add_epi32(m[g % 4], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0e));
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1b);    /* FEBA */
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1); /* DCHG */
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, cdgh, 0xf0));  /* DCBA */
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));     /* HGFE */
+}
+
+static bool cpu_has_sha_ni(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+static void (*blocks)(uint32_t h[8], const unsigned char *p, size_t n);
+static bool force_portable;
+
+static void pick_blocks(void)
+{
+	blocks = blocks_portable;
+#ifdef HAVE_SHA_NI
+	if (!force_portable && cpu_has_sha_ni())
+		blocks = blocks_sha_ni;
+#endif
+}
+
+const char *sha256_impl(void)
+{
+	if (blocks == NULL)
+		pick_blocks();
+	return blocks == blocks_portable ? "portable" : "sha-ni";
+}
+
+void sha256_force_portable(bool on)
+{
+	force_portable = on;
+	pick_blocks();
 }
 
 void sha256_init(struct sha256 *c)
 {
+	if (blocks == NULL)
+		pick_blocks();
 	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
@@ -73,11 +174,11 @@ void sha256_update(struct sha256 *c, const void *data, size_t n)
 		n -= take;
 		if (used + take < 64)
 			return;
-		block(c, c->buf);
+		blocks(c->h, c->buf, 1);
 	}
-	for (; n >= 64; p += 64, n -= 64)
-		block(c, p);
-	memcpy(c->buf, p, n);
+	blocks(c->h, p, n / 64);
+	p += n / 64 * 64;
+	memcpy(c->buf, p, n % 64);
 }
 
 void sha256_hex(struct sha256 *c, char out[static 65])
