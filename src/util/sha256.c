@@ -68,9 +68,9 @@ static void blocks_portable(uint32_t h[8], const unsigned char *p, size_t n)
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
+#if defined(__x86_64__) && defined(__GNUC__) && __has_include(<sys/platform/x86.h>)
 #include <immintrin.h>
+#include <sys/platform/x86.h>
 #define HAVE_SHA_NI 1
 
 /* With the x86 SHA extensions: each sha256rnds2 does two rounds on the
@@ -114,13 +114,11 @@ static void blocks_sha_ni(uint32_t h[8], const unsigned char *p, size_t n)
 	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));     /* HGFE */
 }
 
+/* What glibc read of cpuid at start: cpuid itself traps to the hypervisor
+ * in a VM, tens of microseconds each here. */
 static bool cpu_has_sha_ni(void)
 {
-	unsigned int a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
-		return false;
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+	return CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSSE3) && CPU_FEATURE_ACTIVE(SSE4_1);
 }
 #endif
 
