@@ -28,11 +28,13 @@
 # RUN), as Podman's import leaves its pause process; the cleanup ends it.
 #
 # Every run of every row but ch-run's makes files and directories on the
-# disk and removes them.  ext4 without a journal (this VM's root) does not
-# reuse an inode freed in the last 30 s: it looks past each such inode
-# when it allocates one, so a row timed right after another row's runs
-# pays for that row's files too.  Each row therefore starts S seconds
-# (--settle, default 31) after the previous one ended.
+# disk and removes them.  ext4 without a journal (these VMs' root) does not
+# reuse a recently freed inode (up to 5 minutes while its inode table
+# block is dirty, 5 s once it is written back, which takes up to 30 s):
+# it looks past each such inode when it allocates one, so a row timed
+# right after another row's runs pays for that row's files too.  Each row
+# therefore starts S seconds (--settle, default 31) after the previous one
+# ended.
 #
 # Rows whose tool is missing are left out with a note.  Run as root: the
 # root rows as root, the rootless rows as USER (default skiff-test), each
