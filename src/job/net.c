@@ -456,7 +456,6 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o)
 	return out;
 }
 
-
 /* ---- the network namespace, made ahead ---------------------------------------- */
 
 /* Made by a child (sys_netns_maker_start) while skiff prepares the
