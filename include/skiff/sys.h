@@ -101,6 +101,11 @@ int sys_cloexec_from(int from);
  * open (skiff opens everything O_CLOEXEC), so that the container's init
  * does not hold a host fd while it sets up (CVE-2024-21626). */
 int sys_close_inherited_from(int from);
+/* Receives one message of at most len bytes into data and the one fd sent
+ * with it (SCM_RIGHTS), close-on-exec, into *fd.  Returns the bytes
+ * received, or -1 with errno (EPROTO: a message without exactly one fd;
+ * 0 bytes and no fd: the peer closed). */
+ssize_t sys_recv_fd(int sock, void *data, size_t len, int *fd);
 
 /* ---- the runtime's own binary (sys/cloned_binary.c) ----------------------- */
 

@@ -487,27 +487,13 @@ void job_net_ahead_start(struct job_net *n, const struct job_options *o, int use
 
 int job_net_ahead_take(struct job_net *n)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
 	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
 	int fd = -1;
-	ssize_t r;
 
 	if (n->ahead <= 0)
 		return -1;
-	do
-		r = recvmsg(n->ahead_sock, &msg, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	cm = r == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (sys_recv_fd(n->ahead_sock, &byte, 1, &fd) != 1)
+		fd = -1;
 	close(steal_fd(&n->ahead_sock));
 	/* Its stack is freed only once it is gone. */
 	while (waitpid(n->ahead, NULL, 0) < 0 && errno == EINTR)

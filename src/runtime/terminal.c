@@ -105,26 +105,11 @@ static int send_master(int sock, int master, struct skiff_error **err)
 
 int terminal_recv_master(int sock, int *master, struct skiff_error **err)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = { 0 };
 	char name[NAME_MAX_LEN];
-	struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	ssize_t n;
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return skiff_error_set(err, n < 0 ? errno : EPROTO, "terminal.console_socket",
+	if (sys_recv_fd(sock, name, sizeof(name), master) < 0)
+		return skiff_error_set(err, errno, "terminal.console_socket",
 				       "the container's process did not send its terminal");
-	memcpy(master, CMSG_DATA(cm), sizeof(int));
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,6 +252,53 @@ static int teardown(void **state)
 	return r;
 }
 
+/* sys_recv_fd: the bytes and the one fd sent with them, close-on-exec;
+ * EPROTO for a message without an fd and once the peer is gone. */
+static void test_recv_fd(void **state)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = { 0 };
+	struct cmsghdr *cm = &u.align;
+	char out[4] = "abc", in[8];
+	struct iovec iov = { out, 3 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	int sv[2], sent, got = -1;
+	struct stat a, b;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	sent = open("/dev/null", O_RDONLY);
+	assert_true(sent >= 0);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &sent, sizeof(int));
+	assert_int_equal(sendmsg(sv[0], &msg, 0), 3);
+	assert_int_equal(sys_recv_fd(sv[1], in, sizeof(in), &got), 3);
+	assert_memory_equal(in, "abc", 3);
+	assert_true(got >= 0 && got != sent);
+	assert_int_equal(fstat(got, &a), 0);
+	assert_int_equal(fstat(sent, &b), 0);
+	assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+	assert_int_equal(fcntl(got, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	close(got);
+	close(sent);
+	/* No fd with the bytes. */
+	got = -1;
+	assert_int_equal(send(sv[0], "x", 1, 0), 1);
+	assert_int_equal(sys_recv_fd(sv[1], in, sizeof(in), &got), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(got, -1);
+	/* The peer gone. */
+	close(sv[0]);
+	assert_int_equal(sys_recv_fd(sv[1], in, sizeof(in), &got), -1);
+	assert_int_equal(errno, EPROTO);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_open_in_root),
+		cmocka_unit_test(test_recv_fd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
