@@ -403,7 +403,8 @@ struct create_opts {
 	 * owned by the user namespace its init will be in: joined instead
 	 * of creating one (the caller made it ahead, in parallel with its
 	 * other set-up), where the spec asks for a new one.  Not of that
-	 * user namespace, it is not used.  0: none (fd 0 never is one). */
+	 * user namespace, it is not used.  0 or -1: none (fd 0 never is
+	 * one, so a zeroed create_opts has none). */
 	int netns_fd;
 };
 

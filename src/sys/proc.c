@@ -161,7 +161,6 @@ struct netns_maker {
 	int userns_fd, sock;
 	bool elsewhere;
 	cpu_set_t cpus; /* elsewhere: the caller's CPUs but the one it is on */
-	cpu_set_t all;  /* the caller's CPUs */
 };
 
 /* The child: raw system calls and its own stack only; no call into libc
@@ -181,13 +180,11 @@ static int netns_maker(void *arg)
 	long fd;
 
 	/* Beside the caller, not instead of it: a new task often starts on
-	 * its parent's CPU and preempts it there.  Once moved, it may go
-	 * anywhere again: pinned, it would wait behind whatever else comes to
-	 * run on that CPU. */
-	if (m->elsewhere) {
+	 * its parent's CPU and preempts it there.  It stays off that CPU for
+	 * its half millisecond: the caller moves it too, when it waits there
+	 * instead, at a moment this child cannot know. */
+	if (m->elsewhere)
 		raw_syscall4(SYS_sched_setaffinity, 0, sizeof(m->cpus), (long)&m->cpus, 0);
-		raw_syscall4(SYS_sched_setaffinity, 0, sizeof(m->all), (long)&m->all, 0);
-	}
 	if (m->userns_fd >= 0 && raw_syscall4(SYS_setns, m->userns_fd, CLONE_NEWUSER, 0, 0) < 0)
 		return 1;
 	if (raw_syscall4(SYS_unshare, CLONE_NEWNET, 0, 0, 0) < 0)
@@ -216,19 +213,17 @@ pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk)
 	m->userns_fd = userns_fd;
 	m->sock = sock;
 	m->elsewhere = false;
-	if (sched_getaffinity(0, sizeof(m->all), &m->all) == 0) {
+	if (sched_getaffinity(0, sizeof(m->cpus), &m->cpus) == 0) {
 		int cpu = sched_getcpu();
 
-		if (cpu >= 0 && CPU_ISSET(cpu, &m->all) && CPU_COUNT(&m->all) > 1) {
-			m->cpus = m->all;
+		if (cpu >= 0 && CPU_ISSET(cpu, &m->cpus) && CPU_COUNT(&m->cpus) > 1) {
 			CPU_CLR(cpu, &m->cpus);
 			m->elsewhere = true;
 		}
 	}
 	pid = clone(netns_maker, mk->stack + sizeof(mk->stack), CLONE_VM | SIGCHLD, m);
-	/* Moved now, if it waits on this CPU (it moves itself too, where it
-	 * ran first, and then lets itself go anywhere): a CPU that sleeps
-	 * would take it only later. */
+	/* Moved now, if it waits on this CPU (it moves itself, where it ran
+	 * first): a CPU that sleeps would take it only later. */
 	if (pid > 0 && m->elsewhere)
 		sched_setaffinity(pid, sizeof(m->cpus), &m->cpus);
 	return pid;
