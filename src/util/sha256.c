@@ -122,35 +122,41 @@ static bool cpu_has_sha_ni(void)
 }
 #endif
 
-static void (*blocks)(uint32_t h[8], const unsigned char *p, size_t n);
+typedef void blocks_fn(uint32_t h[8], const unsigned char *p, size_t n);
+
+/* Picked once (digests may be made on several threads: loaded and stored
+ * atomically, and any thread that picks picks the same). */
+static blocks_fn *blocks_picked;
 static bool force_portable;
 
-static void pick_blocks(void)
+static blocks_fn *pick_blocks(void)
 {
-	blocks = blocks_portable;
+	blocks_fn *f = __atomic_load_n(&blocks_picked, __ATOMIC_RELAXED);
+
+	if (f != NULL)
+		return f;
+	f = blocks_portable;
 #ifdef HAVE_SHA_NI
 	if (!force_portable && cpu_has_sha_ni())
-		blocks = blocks_sha_ni;
+		f = blocks_sha_ni;
 #endif
+	__atomic_store_n(&blocks_picked, f, __ATOMIC_RELAXED);
+	return f;
 }
 
 const char *sha256_impl(void)
 {
-	if (blocks == NULL)
-		pick_blocks();
-	return blocks == blocks_portable ? "portable" : "sha-ni";
+	return pick_blocks() == blocks_portable ? "portable" : "sha-ni";
 }
 
 void sha256_force_portable(bool on)
 {
 	force_portable = on;
-	pick_blocks();
+	__atomic_store_n(&blocks_picked, NULL, __ATOMIC_RELAXED);
 }
 
 void sha256_init(struct sha256 *c)
 {
-	if (blocks == NULL)
-		pick_blocks();
 	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
@@ -172,9 +178,9 @@ void sha256_update(struct sha256 *c, const void *data, size_t n)
 		n -= take;
 		if (used + take < 64)
 			return;
-		blocks(c->h, c->buf, 1);
+		pick_blocks()(c->h, c->buf, 1);
 	}
-	blocks(c->h, p, n / 64);
+	pick_blocks()(c->h, p, n / 64);
 	p += n / 64 * 64;
 	memcpy(c->buf, p, n % 64);
 }
