@@ -158,18 +158,18 @@ static int bring_up_loopback(struct skiff_error **err)
 	return 0;
 }
 
-static int init_prepare(const struct init_config *c, char **exe, struct skiff_error **err)
+/* What the init builds for every task of the container: the mounts and
+ * the root (pivot_root moves the root of each task that had the old one),
+ * the hostname, lo, the cwd (the fs_struct), and the executable's path.
+ * With CLONE_VM | CLONE_FS | CLONE_FILES, a helper can build it for the
+ * init (init_prepare_beside_seccomp). */
+static int init_prepare_shared(const struct init_config *c, char **exe,
+			       struct skiff_error **err)
 {
 	const struct spec *s = c->spec;
 
 	if (rootfs_setup(c, err) < 0)
 		return -1;
-	/* In the container's /dev/pts, before `create` returns. */
-	if (c->console_fd >= 0) {
-		if (terminal_setup(c->console_fd, s->process, err) < 0)
-			return -1;
-		close(c->console_fd);
-	}
 	if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return skiff_error_set(err, errno, "container.hostname",
 				       "cannot set the hostname to \"%s\"", s->hostname);
@@ -179,6 +179,22 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 	if (spec_namespace(s, SPEC_NS_NETWORK) != NULL &&
 	    spec_namespace(s, SPEC_NS_NETWORK)->path == NULL && bring_up_loopback(err) < 0)
 		return -1;
+	if (process_enter_cwd(s->process, err) < 0)
+		return -1;
+	return process_find_executable(s->process, exe, err);
+}
+
+/* What is the init's own: its controlling terminal (in the container's
+ * /dev/pts, before `create` returns), its rlimits, its oom score. */
+static int init_prepare_own(const struct init_config *c, struct skiff_error **err)
+{
+	const struct spec *s = c->spec;
+
+	if (c->console_fd >= 0) {
+		if (terminal_setup(c->console_fd, s->process, err) < 0)
+			return -1;
+		close(c->console_fd);
+	}
 	if (process_apply_rlimits(s->process, err) < 0)
 		return -1;
 	if (s->process->has_oom_score_adj) {
@@ -189,9 +205,14 @@ static int init_prepare(const struct init_config *c, char **exe, struct skiff_er
 			return skiff_error_set(err, errno, "container.oom_score_adj",
 					       "cannot set process.oomScoreAdj to %s", v);
 	}
-	if (process_enter_cwd(s->process, err) < 0)
+	return 0;
+}
+
+static int init_prepare(const struct init_config *c, char **exe, struct skiff_error **err)
+{
+	if (init_prepare_shared(c, exe, err) < 0)
 		return -1;
-	return process_find_executable(s->process, exe, err);
+	return init_prepare_own(c, err);
 }
 
 /* While it waits for `start`, the init is skiff's code and, as pid 1 of
@@ -235,7 +256,7 @@ static void init_wait_and_exec(const struct init_config *c, const char *exe)
 
 	for (size_t i = 0; i < ARRAY_SIZE(waiting_signals); i++)
 		sigaction(waiting_signals[i], &die, &old[i]);
-	if (early && seccomp_filter_install(c->seccomp, &err) < 0)
+	if (early && !c->seccomp_loaded && seccomp_filter_install(c->seccomp, &err) < 0)
 		goto fail;
 
 	if (c->fifo_fd >= 0) {
@@ -317,6 +338,99 @@ fail:
 	_exit(skiff_error_exit_code(err));
 }
 
+/* The helper of init_prepare_beside_seccomp(): on the init's memory,
+ * files and fs_struct, it builds what init_prepare_shared() builds. */
+struct prepare_helper {
+	const struct init_config *c;
+	char *exe;
+	struct skiff_error *err;
+	cpu_set_t cpus;              /* where it runs: not on the init's CPU */
+	bool elsewhere;
+};
+
+#define PREPARE_HELPER_STACK (1024 * 1024)
+
+static int prepare_helper_main(void *arg)
+{
+	struct prepare_helper *h = arg;
+
+	if (h->elsewhere)
+		sched_setaffinity(0, sizeof(h->cpus), &h->cpus);
+	return init_prepare_shared(h->c, &h->exe, &h->err) < 0 ? 1 : 0;
+}
+
+/* In a chain whose profile may be loaded early (seccomp_early()), the
+ * kernel's compilation of the filter (~0.3 ms, most of it the JIT) would
+ * be the last step before the execve.  The init (this task) loads it while
+ * a helper sharing its memory, files and fs_struct (root, cwd) builds the
+ * rootfs and the rest that every task of the container shares; then the
+ * init does what is its own, and the execve follows.  While the helper
+ * runs, the init makes nothing but system calls (no malloc: glibc thinks
+ * it is alone), and it waits for the helper before it reports anything.
+ * The helper is cloned before the filter exists, so it runs unfiltered,
+ * as the init would have.  Returns 1 when the filter is loaded, 0 when no
+ * helper could be made (the caller prepares alone), -1 on failure. */
+static int init_prepare_beside_seccomp(const struct init_config *c, char **exe,
+				       struct skiff_error **err)
+{
+	struct prepare_helper h = { .c = c };
+	char *stack;
+	pid_t pid;
+	unsigned int cpu;
+	int status, load_errno = 0;
+
+	stack = mmap(NULL, PREPARE_HELPER_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return 0;
+	/* getcpu(2) itself: glibc's sched_getcpu() reads the rseq area of the
+	 * thread whose memory this is, and the kernel keeps that one up to
+	 * date for that thread, not for this task. */
+	if (sched_getaffinity(0, sizeof(h.cpus), &h.cpus) == 0 &&
+	    syscall(SYS_getcpu, &cpu, NULL, NULL) == 0) {
+		if (CPU_ISSET(cpu, &h.cpus) && CPU_COUNT(&h.cpus) > 1) {
+			CPU_CLR(cpu, &h.cpus);
+			h.elsewhere = true;
+		}
+	}
+	pid = clone(prepare_helper_main, stack + PREPARE_HELPER_STACK,
+		    CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, &h);
+	if (pid < 0) {
+		/* pids.max, say: one task does it all, as it would have. */
+		munmap(stack, PREPARE_HELPER_STACK);
+		return 0;
+	}
+	/* Moved now, if it waits on this CPU: the kernel queues a new task
+	 * behind its parent, and nothing would overlap. */
+	if (h.elsewhere)
+		sched_setaffinity(pid, sizeof(h.cpus), &h.cpus);
+	if (seccomp_filter_load(c->seccomp) < 0)
+		load_errno = errno;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	}
+	munmap(stack, PREPARE_HELPER_STACK);
+	*exe = h.exe;
+	if (h.err != NULL) {
+		*err = h.err;
+		return -1;
+	}
+	if (status != 0)
+		return skiff_error_set(err, ECHILD, "container.init",
+				       "the init's helper ended before the container was set "
+				       "up (status %d)", status);
+	if (load_errno != 0) {
+		errno = load_errno;
+		return seccomp_filter_load_error(err);
+	}
+	if (init_prepare_own(c, err) < 0)
+		return -1;
+	return 1;
+}
+
 /* order_fd: read end of a pipe that stage 1 closes once it has reported
  * our pid; both write to the same socket, and the runtime expects the pid
  * first. */
@@ -340,7 +454,13 @@ static _Noreturn void stage2(const struct init_config *c, int sync_fd, int order
 		close(order_fd);
 	local.sync_fd = sync_fd;
 	c = &local;
-	r = init_prepare(c, &exe, &err);
+	r = 0;
+	if (c->chain && seccomp_early(c) && c->console_fd < 0) {
+		r = init_prepare_beside_seccomp(c, &exe, &err);
+		local.seccomp_loaded = r > 0;
+	}
+	if (r == 0)
+		r = init_prepare(c, &exe, &err);
 	if (r < 0) {
 		sync_send_error(sync_fd, err);
 		_exit(1);

@@ -94,6 +94,10 @@ void seccomp_filter_note_init_pid(struct seccomp_filter *f);
 /* In the init: seccomp(SECCOMP_SET_MODE_FILTER), then hands the notify fd
  * to the agent.  "seccomp.load", "seccomp.notify". */
 int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err);
+/* The system call alone, for a filter without a listener: no allocation,
+ * errno set on failure (-1); seccomp_filter_load_error() then describes it. */
+int seccomp_filter_load(const struct seccomp_filter *f);
+int seccomp_filter_load_error(struct skiff_error **err);
 
 /* The steps, exposed for the unit tests.  Actions, ops and architectures
  * by their OCI names; ctx is a libseccomp scmp_filter_ctx. */
@@ -136,6 +140,7 @@ struct init_config {
 	const struct create_opts *opts;
 	struct cap_sets caps;        /* process.capabilities, resolved */
 	struct seccomp_filter *seccomp; /* linux.seccomp, prepared before fork, or NULL */
+	bool seccomp_loaded;         /* in the init: by init_prepare_beside_seccomp() */
 	/* The container's cgroup, or NULL: stage 1 waits until the runtime
 	 * has moved it there, before it enters any namespace. */
 	const struct cgroup *cgroup;

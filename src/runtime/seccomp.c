@@ -579,20 +579,38 @@ void seccomp_filter_note_init_pid(struct seccomp_filter *f)
 	}
 }
 
+int seccomp_filter_load(const struct seccomp_filter *f)
+{
+	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
+
+	if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+		errno = EBADR;   /* its fd goes to the agent: seccomp_filter_install() */
+		return -1;
+	}
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0 ? -1 : 0;
+}
+
+int seccomp_filter_load_error(struct skiff_error **err)
+{
+	return skiff_error_set(err, errno, "seccomp.load",
+			       "the kernel refused the seccomp filter (linux.seccomp)%s",
+			       errno == EACCES ? ": loading it needs no_new_privileges or "
+			       "CAP_SYS_ADMIN" : errno == EINVAL ? ": a flag of "
+			       "linux.seccomp.flags or an action is too new for this kernel"
+			       : "");
+}
+
 int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err)
 {
 	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
 	int fd;
 
+	if (!(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return seccomp_filter_load(f) < 0 ? seccomp_filter_load_error(err) : 0;
 	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
 	if (fd < 0)
-		return skiff_error_set(err, errno, "seccomp.load",
-				       "the kernel refused the seccomp filter (linux.seccomp)%s",
-				       errno == EACCES ? ": loading it needs no_new_privileges or "
-				       "CAP_SYS_ADMIN" : errno == EINVAL ? ": a flag of "
-				       "linux.seccomp.flags or an action is too new for this kernel"
-				       : "");
-	if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+		return seccomp_filter_load_error(err);
+	{
 		int rc = send_listener_fd(f, fd, err);
 
 		close(fd);

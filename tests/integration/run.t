@@ -86,6 +86,15 @@ check_isolation() {
     like "$out" $'CapBnd:\t00000000800405fb' "CapBnd is the same set"
     like "$out" $'NoNewPrivs:\t1' "NoNewPrivs is 1"
     like "$out" $'Seccomp:\t2' "Seccomp is 2 (filter)"
+    # The filter is loaded while a helper of the init builds the root
+    # (skiff(1), RUN): the helper is gone when the job starts, and the
+    # limits the init applies after it are the job's.
+    sk_argv
+    hard=$("${SK[@]:0:${#SK[@]}-1}" sh -c 'ulimit -Hn')
+    skrun "$BB" sh -c 'grep Seccomp: /proc/1/status; [ -e /proc/2 ] && echo pid-2 || echo no-pid-2
+                       ulimit -n; ulimit -Hn'
+    is "$out" $'Seccomp:\t2\nno-pid-2\n'"$hard"$'\n'"$hard" \
+        "the job runs filtered, without the set-up's helper, with the caller's open-files limit"
     skrun --cap-drop ALL --cap-add NET_RAW "$BB" grep CapEff /proc/self/status
     like "$out" $'CapEff:\t0000000000002000' "--cap-drop ALL --cap-add NET_RAW leaves only CAP_NET_RAW"
     skrun --cap-drop chown "$BB" grep CapEff /proc/self/status
