@@ -36,7 +36,9 @@
  * runtime learns the pid from stage 1 after the fact, and records it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/nsfs.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -374,11 +376,18 @@ static int init_prepare_beside_seccomp(const struct init_config *c, char **exe,
 				       struct skiff_error **err)
 {
 	struct prepare_helper h = { .c = c };
+	struct sock_fprog prog;
 	char *stack;
 	pid_t pid;
 	unsigned int cpu;
-	int status, load_errno = 0;
+	int status = 0;
+	long loaded, waited;
 
+	/* Where the system calls below would set errno, which the helper
+	 * shares, the init prepares alone. */
+	if (sys_quiet_syscall4(SYS_getpid, 0, 0, 0, 0) < 0 ||
+	    !seccomp_filter_prog(c->seccomp, &prog))
+		return 0;
 	stack = mmap(NULL, PREPARE_HELPER_STACK, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
@@ -400,30 +409,29 @@ static int init_prepare_beside_seccomp(const struct init_config *c, char **exe,
 		munmap(stack, PREPARE_HELPER_STACK);
 		return 0;
 	}
-	/* Moved now, if it waits on this CPU: the kernel queues a new task
-	 * behind its parent, and nothing would overlap. */
+	/* From here until the helper is reaped: system calls that leave
+	 * errno alone, and no allocation.  Moved now, if it waits on this
+	 * CPU: the kernel queues a new task behind its parent, and nothing
+	 * would overlap. */
 	if (h.elsewhere)
-		sched_setaffinity(pid, sizeof(h.cpus), &h.cpus);
-	if (seccomp_filter_load(c->seccomp) < 0)
-		load_errno = errno;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
-	}
+		sys_quiet_syscall4(SYS_sched_setaffinity, pid, sizeof(h.cpus), (long)&h.cpus, 0);
+	loaded = sys_quiet_syscall4(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				    (long)seccomp_filter_flags(c->seccomp), (long)&prog, 0);
+	do
+		waited = sys_quiet_syscall4(SYS_wait4, pid, (long)&status, 0, 0);
+	while (waited == -EINTR);
 	munmap(stack, PREPARE_HELPER_STACK);
 	*exe = h.exe;
 	if (h.err != NULL) {
 		*err = h.err;
 		return -1;
 	}
-	if (status != 0)
-		return skiff_error_set(err, ECHILD, "container.init",
+	if (waited < 0 || status != 0)
+		return skiff_error_set(err, waited < 0 ? (int)-waited : ECHILD, "container.init",
 				       "the init's helper ended before the container was set "
 				       "up (status %d)", status);
-	if (load_errno != 0) {
-		errno = load_errno;
+	if (loaded < 0) {
+		errno = (int)-loaded;
 		return seccomp_filter_load_error(err);
 	}
 	if (init_prepare_own(c, err) < 0)

@@ -94,9 +94,12 @@ void seccomp_filter_note_init_pid(struct seccomp_filter *f);
 /* In the init: seccomp(SECCOMP_SET_MODE_FILTER), then hands the notify fd
  * to the agent.  "seccomp.load", "seccomp.notify". */
 int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err);
-/* The system call alone, for a filter without a listener: no allocation,
- * errno set on failure (-1); seccomp_filter_load_error() then describes it. */
-int seccomp_filter_load(const struct seccomp_filter *f);
+/* For a caller that makes the system call itself: the program (false when
+ * the filter has a listener, whose fd seccomp_filter_install() hands on),
+ * the flags, and the error for errno after the kernel refused it. */
+struct sock_fprog;
+bool seccomp_filter_prog(const struct seccomp_filter *f, struct sock_fprog *prog);
+unsigned int seccomp_filter_flags(const struct seccomp_filter *f);
 int seccomp_filter_load_error(struct skiff_error **err);
 
 /* The steps, exposed for the unit tests.  Actions, ops and architectures

@@ -579,15 +579,15 @@ void seccomp_filter_note_init_pid(struct seccomp_filter *f)
 	}
 }
 
-int seccomp_filter_load(const struct seccomp_filter *f)
+bool seccomp_filter_prog(const struct seccomp_filter *f, struct sock_fprog *prog)
 {
-	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
+	*prog = (struct sock_fprog){ .len = (unsigned short)f->n_insns, .filter = f->insns };
+	return !(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
+}
 
-	if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-		errno = EBADR;   /* its fd goes to the agent: seccomp_filter_install() */
-		return -1;
-	}
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) < 0 ? -1 : 0;
+unsigned int seccomp_filter_flags(const struct seccomp_filter *f)
+{
+	return f->flags;
 }
 
 int seccomp_filter_load_error(struct skiff_error **err)
@@ -605,12 +605,10 @@ int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err)
 	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
 	int fd;
 
-	if (!(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
-		return seccomp_filter_load(f) < 0 ? seccomp_filter_load_error(err) : 0;
 	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
 	if (fd < 0)
 		return seccomp_filter_load_error(err);
-	{
+	if (f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
 		int rc = send_listener_fd(f, fd, err);
 
 		close(fd);

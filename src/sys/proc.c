@@ -156,6 +156,16 @@ static long raw_syscall4(long nr, long a, long b, long c, long d)
 }
 #endif
 
+long sys_quiet_syscall4(long nr, long a, long b, long c, long d)
+{
+#ifdef SYS_RAW_SYSCALLS
+	return raw_syscall4(nr, a, b, c, d);
+#else
+	(void)nr, (void)a, (void)b, (void)c, (void)d;
+	return -ENOSYS;
+#endif
+}
+
 #ifdef SYS_RAW_SYSCALLS
 struct netns_maker {
 	int userns_fd, sock;
