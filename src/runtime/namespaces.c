@@ -33,7 +33,12 @@
  * is the one the execve makes, and nothing is copied: the runtime and
  * stage 1 wait, stopped, until it exec'd or exited, so one task at a time
  * runs on that memory.  Errors travel on the socket as before; the
- * runtime learns the pid from stage 1 after the fact, and records it. */
+ * runtime learns the pid from stage 1 after the fact, and records it.
+ * With the built-in seccomp profile, the init of a chain hands the
+ * rootfs to a helper on that memory too and has the kernel compile the
+ * filter meanwhile (init_prepare_beside_seccomp: the one exception to
+ * "one task at a time", with its own rules).  A root overlay the caller
+ * made ahead (create_opts.root_overlay_fd) is attached, not built. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
