@@ -5,16 +5,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
-#include <valgrind/valgrind.h>
 
 #include <cmocka.h>
 
@@ -304,71 +299,6 @@ static void test_recv_fd(void **state)
 	close(sv[1]);
 }
 
-/* The overlay's maker: as root, the fd is a detached overlay of the layer,
- * with the writable layer the child made; unprivileged (fsopen wants
- * CAP_SYS_ADMIN over the mount namespace, and no user namespace is given
- * here), or with a layer that does not exist, no fd; either way the child
- * is reaped by sys_maker_end(). */
-static void test_overlay_maker(void **state)
-{
-	char lower[64], missing[64], upper[64], work[64], file[80];
-	const char *lowers[] = { lower, NULL }, *missings[] = { missing, NULL };
-	struct sys_overlay ov = { lowers, 1, upper, work, false, true };
-	struct sys_maker m = SYS_MAKER_INIT;
-	struct statfs sf;
-	struct stat st;
-	int fd, in;
-
-	(void)state;
-	/* valgrind (.ci/run runs every unit test under it) stops the
-	 * program at a clone(CLONE_VM) that is not a thread's. */
-	if (RUNNING_ON_VALGRIND)
-		skip();
-	snprintf(lower, sizeof(lower), "%s/ovl-lower", tmpdir);
-	snprintf(missing, sizeof(missing), "%s/ovl-missing", tmpdir);
-	snprintf(upper, sizeof(upper), "%s/ovl-upper", tmpdir);
-	snprintf(work, sizeof(work), "%s/ovl-work", tmpdir);
-	snprintf(file, sizeof(file), "%s/in-layer", lower);
-	assert_int_equal(mkdir(lower, 0755), 0);
-	assert_int_equal(write_file_new_at(AT_FDCWD, file, "x", 1, 0644, NULL), 0);
-	if (sys_overlay_maker_start(&m, &ov, -1) < 0) {
-		/* No raw system calls on this architecture. */
-		assert_int_equal(errno, ENOSYS);
-		assert_int_equal(m.pid, 0);
-		sys_maker_end(&m);
-		skip();
-	}
-	assert_true(m.pid > 0);
-	fd = sys_maker_take(&m);
-	if (geteuid() == 0) {
-		assert_true(fd >= 0);
-		assert_int_equal(fstatfs(fd, &sf), 0);
-		assert_true(sf.f_type == OVERLAYFS_SUPER_MAGIC);
-		/* The layer through the detached mount. */
-		in = openat(fd, "in-layer", O_RDONLY | O_CLOEXEC);
-		assert_true(in >= 0);
-		close(in);
-		assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-		close(fd);
-		assert_int_equal(stat(upper, &st), 0);
-		assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755);
-		assert_int_equal(stat(work, &st), 0);
-		assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
-	} else {
-		assert_int_equal(fd, -1);
-	}
-	sys_maker_end(&m);
-	assert_int_equal(m.pid, 0);
-	assert_null(m.stack);
-
-	/* A layer that is not there: the child gives up, sends nothing. */
-	ov.lower = missings;
-	assert_int_equal(sys_overlay_maker_start(&m, &ov, -1), 0);
-	assert_int_equal(sys_maker_take(&m), -1);
-	sys_maker_end(&m);
-	assert_int_equal(m.pid, 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,7 +309,6 @@ int main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_open_in_root),
 		cmocka_unit_test(test_recv_fd),
-		cmocka_unit_test(test_overlay_maker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
