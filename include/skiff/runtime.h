@@ -406,11 +406,6 @@ struct create_opts {
 	 * user namespace, it is not used.  0 or -1: none (fd 0 never is
 	 * one, so a zeroed create_opts has none). */
 	int netns_fd;
-	/* The same for spec.root_overlay: a detached overlay mount
-	 * (fsmount) of exactly those layers, upper and work, made ahead in
-	 * the user namespace the init will be in.  The init attaches it
-	 * instead of building the overlay; 0 or -1: none. */
-	int root_overlay_fd;
 };
 
 /* *init_pid (when not NULL): the init's pid (once started, the job's, which

@@ -80,50 +80,23 @@ int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);
 /* Waits until the process behind pidfd has exited (for non-children). */
 int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
 
+/* A new network namespace, made by a child beside the caller (it costs the
+ * kernel about half a millisecond: its loopback device, its sysctl
+ * tables): the child enters userns_fd first (-1: stays in the caller's),
+ * sends the namespace's fd over the unix socket sock (SCM_RIGHTS, one
+ * byte) and exits.  It runs on the caller's memory (no copy of it to make
+ * or to fault back in), on mk's stack, making raw system calls only: mk
+ * must stay until the caller has reaped the pid returned.  -1 (errno):
+ * not started (ENOSYS: not on this architecture). */
 /* A system call that leaves errno alone: -errno on failure, -ENOSYS on
  * architectures without it (x86_64 and aarch64 have it).  For a task that
  * runs on another's memory (errno included) while that one runs too. */
 long sys_quiet_syscall4(long nr, long a, long b, long c, long d);
 
-/* Makers: a child beside the caller makes something the kernel takes a
- * while over and sends its fd back, while the caller goes on with other
- * work.  The child runs on the caller's memory (no copy of it to make or
- * to fault back in), on a stack of its own, making raw system calls only,
- * off the caller's CPU where there is another.  A start returns 0, or -1
- * when no child was started (ENOSYS: not on this architecture); take then
- * returns the fd (close-on-exec), or -1 when the child could not make it.
- * The child may still be exiting then (a mount namespace of its own takes
- * the kernel a while to tear down): end reaps it, and frees its stack,
- * later; it closes an fd never taken.  Every maker started must be ended. */
-struct sys_maker {
-	pid_t pid;                   /* 0: none */
-	int sock;
-	void *stack;
+struct sys_netns_maker {
+	_Alignas(16) char stack[16384];
 };
-#define SYS_MAKER_INIT { .pid = 0, .sock = -1, .stack = NULL }
-int sys_maker_take(struct sys_maker *m);
-void sys_maker_end(struct sys_maker *m);
-
-/* A new network namespace (about half a millisecond of the kernel's: its
- * loopback device, its sysctl tables), made after entering userns_fd (-1:
- * stays in the caller's). */
-int sys_netns_maker_start(struct sys_maker *m, int userns_fd);
-
-/* An overlay mount for a container's root (its superblock and the work
- * directory's entries cost the kernel about 0.3 ms): the child enters
- * userns_fd (-1: stays) and there a mount namespace of its own (fsopen
- * and fsmount want CAP_SYS_ADMIN over the caller's), creates upper (0755)
- * and work (0700) when missing, builds the overlay (the layers one by
- * one, "lowerdir+", Linux 6.8) and sends the detached mount (fsmount).
- * ov must stay until the maker is taken.  The child gives up on any
- * refusal: the caller makes the mount itself then, and reports why. */
-struct sys_overlay {
-	const char *const *lower;    /* topmost first */
-	size_t n_lower;
-	const char *upper, *work;
-	bool userxattr, volatile_upper;
-};
-int sys_overlay_maker_start(struct sys_maker *m, const struct sys_overlay *ov, int userns_fd);
+pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk);
 
 /* ---- fds (sys/fd.c) ------------------------------------------------------- */
 

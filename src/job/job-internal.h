@@ -98,28 +98,13 @@ struct job_rootfs {
 	const char *dir_rel;          /* the same, relative to the store */
 	bool userxattr;               /* the layers' whiteouts are user.overlay.* */
 };
-/* The overlay root, made ahead by a child (in userns_fd, the user
- * namespace the container will be in, or -1: none) while the set-up goes
- * on, as the network namespace is: for overlay and auto modes without
- * --storage-limit (whose tmpfs is mounted in the container's namespace).
- * job_rootfs_create() takes it; job_rootfs_ahead_clear() reaps the child
- * (at finish: it may take a while to exit) and frees what is left. */
-struct job_rootfs_ahead {
-	struct sys_maker maker;
-	struct spec_root_overlay *ov; /* what it makes; then the spec's */
-	struct sys_overlay sys;
-};
-#define JOB_ROOTFS_AHEAD_INIT { .maker = SYS_MAKER_INIT }
-void job_rootfs_ahead_start(struct job_rootfs_ahead *a, const struct job_rootfs *rf,
-			    int userns_fd);
-void job_rootfs_ahead_clear(struct job_rootfs_ahead *a);
 /* container_create over the root o->rootfs_mode asks for; in auto mode a
  * refused overlay is said once on notice_fd, then the container is created
  * over a flattened copy in DIR/rootfs.  *pid: the init's; *started: whether
  * co->start_now was done. */
 int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
-		      const struct job_rootfs *rf, struct job_rootfs_ahead *ahead, int notice_fd,
-		      pid_t *pid, bool *started, struct skiff_error **err);
+		      const struct job_rootfs *rf, int notice_fd, pid_t *pid, bool *started,
+		      struct skiff_error **err);
 
 /* ---- monitor.c: from start to exit ----------------------------------------- */
 
@@ -174,9 +159,11 @@ struct job_net {
 	int stop_fd;                 /* the keeper's pipe: closing it stops the helper */
 	int userns_fd;               /* rootless ns:PATH: the user namespace owning it */
 	char *userns_path;           /* /proc/SKIFF_PID/fd/N of userns_fd */
-	struct sys_maker ahead;      /* makes the network namespace ahead */
+	pid_t ahead;                 /* makes the network namespace ahead; 0: none */
+	int ahead_sock;              /* sends it from there, or -1 */
+	struct sys_netns_maker *ahead_maker; /* its stack */
 };
-#define JOB_NET_INIT { .stop_fd = -1, .userns_fd = -1, .ahead = SYS_MAKER_INIT }
+#define JOB_NET_INIT { .stop_fd = -1, .userns_fd = -1, .ahead_sock = -1 }
 /* Checks the options against the mode, resolves private, finds the helper
  * ("job.network.helper_missing" names the Debian package) and checks that
  * each -p host port can be bound now ("job.network.port_busy"). */
@@ -191,8 +178,7 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o);
  * for --network host or ns:PATH.  A failure is not an error: the runtime
  * then makes it as usual and says why it cannot. */
 void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd);
-/* Its fd (close-on-exec; the caller closes it), or -1; job_net_stop()
- * reaps the child. */
+/* Its fd (close-on-exec; the caller closes it), or -1; reaps the child. */
 int job_net_ahead_take(struct job_net *n);
 /* After create, before start: attaches the helper to the network namespace
  * of the container's init (and its user namespace), waits until it has
@@ -239,8 +225,6 @@ struct job_run {
 	struct job_events *ev;
 	/* networking: the helper, from prepare to finish (net.c) */
 	struct job_net net;
-	/* the overlay root, made ahead from prepare to create (rootfs.c) */
-	struct job_rootfs_ahead root_ahead;
 	/* containers.c: the record of the run in its directory */
 	int lock_fd;                 /* STORE/containers/ID, opened for its flock */
 	/* userns_keep.c: the shared user namespace the run joins, and the

@@ -466,12 +466,40 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o)
 
 void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd)
 {
-	if (o->network == JOB_NETWORK_HOST || o->network == JOB_NETWORK_NS || n->ahead.pid > 0)
+	int sv[2];
+
+	if (o->network == JOB_NETWORK_HOST || o->network == JOB_NETWORK_NS || n->ahead > 0)
 		return;
-	sys_netns_maker_start(&n->ahead, userns_fd);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	n->ahead_maker = xmalloc(sizeof(*n->ahead_maker));
+	n->ahead = sys_netns_maker_start(userns_fd, sv[1], n->ahead_maker);
+	close(sv[1]);
+	if (n->ahead < 0) {
+		n->ahead = 0;
+		close(sv[0]);
+		free(n->ahead_maker);
+		n->ahead_maker = NULL;
+		return;
+	}
+	n->ahead_sock = sv[0];
 }
 
 int job_net_ahead_take(struct job_net *n)
 {
-	return sys_maker_take(&n->ahead);
+	char byte;
+	int fd = -1;
+
+	if (n->ahead <= 0)
+		return -1;
+	if (sys_recv_fd(n->ahead_sock, &byte, 1, &fd) != 1)
+		fd = -1;
+	close(steal_fd(&n->ahead_sock));
+	/* Its stack is freed only once it is gone. */
+	while (waitpid(n->ahead, NULL, 0) < 0 && errno == EINTR)
+		;
+	n->ahead = 0;
+	free(n->ahead_maker);
+	n->ahead_maker = NULL;
+	return fd;
 }

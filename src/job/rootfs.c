@@ -109,72 +109,20 @@ static int remove_writable_layer(const struct job_rootfs *rf, struct skiff_error
 	return 0;
 }
 
-/* ---- the overlay, made ahead ---------------------------------------------- */
-
-void job_rootfs_ahead_start(struct job_rootfs_ahead *a, const struct job_rootfs *rf,
-			    int userns_fd)
-{
-	if (rf->o->rootfs_mode == JOB_ROOTFS_FLATTEN || rf->o->storage_limit != NULL ||
-	    a->maker.pid > 0)
-		return;
-	a->ov = overlay_of(rf);
-	a->sys = (struct sys_overlay){ (const char *const *)a->ov->lower, a->ov->n_lower,
-				       a->ov->upper, a->ov->work, a->ov->userxattr,
-				       a->ov->volatile_upper };
-	if (sys_overlay_maker_start(&a->maker, &a->sys, userns_fd) < 0) {
-		overlay_free(a->ov);
-		a->ov = NULL;
-	}
-}
-
-/* The mount's fd, or -1.  A child that gave up may have left upper and
- * work half made (a volatile work directory once mounted refuses another
- * mount): they are removed, and the init makes them again. */
-static int ahead_take(struct job_rootfs_ahead *a, const struct job_rootfs *rf)
-{
-	_cleanup_error_ struct skiff_error *e = NULL;
-	int fd;
-
-	if (a == NULL || a->maker.pid <= 0)
-		return -1;
-	/* Taken, not reaped: the child's own mount namespace goes as it
-	 * exits, beside the set-up; finish reaps it. */
-	fd = sys_maker_take(&a->maker);
-	if (fd < 0 && remove_writable_layer(rf, &e) < 0)
-		log_debug("%s", e->msg);
-	return fd;
-}
-
-void job_rootfs_ahead_clear(struct job_rootfs_ahead *a)
-{
-	sys_maker_end(&a->maker);
-	overlay_free(a->ov);
-	a->ov = NULL;
-}
-
 int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct create_opts *co,
-		      const struct job_rootfs *rf, struct job_rootfs_ahead *ahead, int notice_fd,
-		      pid_t *pid, bool *started, struct skiff_error **err)
+		      const struct job_rootfs *rf, int notice_fd, pid_t *pid, bool *started,
+		      struct skiff_error **err)
 {
 	struct spec *spec = co->spec;
 	_cleanup_error_ struct skiff_error *refused = NULL;
-	_cleanup_close_ int made = ahead_take(ahead, rf);
-	int rc;
 
 	if (rf->o->rootfs_mode == JOB_ROOTFS_FLATTEN) {
 		if (flatten_root(rf, spec, err) < 0)
 			return -1;
 		return container_create(ctx, id, co, pid, started, err);
 	}
-	if (made >= 0) {
-		spec->root_overlay = steal_pointer(&ahead->ov);
-		co->root_overlay_fd = made;
-	} else {
-		spec->root_overlay = overlay_of(rf);
-	}
-	rc = container_create(ctx, id, co, pid, started, &refused);
-	co->root_overlay_fd = -1;
-	if (rc == 0)
+	spec->root_overlay = overlay_of(rf);
+	if (container_create(ctx, id, co, pid, started, &refused) == 0)
 		return 0;
 	if (strcmp(refused->id, "rootfs.overlay.unsupported") != 0 ||
 	    rf->o->rootfs_mode == JOB_ROOTFS_OVERLAY) {

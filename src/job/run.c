@@ -247,7 +247,6 @@ void job_run_init(struct job_run *jr, const struct job_options *o, struct job_re
 	jr->sw = (struct stdio_swap){ { -1, -1, -1 }, { -1, -1 }, { -1, -1 } };
 	jr->stop_signal = SIGTERM;
 	jr->net = (struct job_net)JOB_NET_INIT;
-	jr->root_ahead = (struct job_rootfs_ahead)JOB_ROOTFS_AHEAD_INIT;
 	r->container_id = random_id();
 	r->name = o->name ? xstrdup(o->name) : xasprintf("job-%.12s", r->container_id);
 }
@@ -320,13 +319,6 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 		return -1;
 	jr->cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
 	jr->dir = xasprintf("%s/%s", image_store_path(jr->s), jr->cdir_rel);
-	/* The overlay root is made meanwhile too, where the network
-	 * namespace is (and then in the same user namespace). */
-	if (!jr->in.rootless || jr->kept_userns >= 0)
-		job_rootfs_ahead_start(&jr->root_ahead, &(struct job_rootfs){
-						jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
-						jr->in.owners != IMAGE_OWNERS_ROOT },
-				       jr->kept_userns);
 	/* prune keeps the layers of the image named here (kept containers
 	 * hold no lock on the store). */
 	{
@@ -384,7 +376,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT },
-			       &jr->root_ahead, jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
+			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
 			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);
 	if (co.netns_fd >= 0)
@@ -462,9 +454,6 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 	if (rc == 0 && o->copy_out != NULL &&
 	    job_copy_out(jr->user_ns, jr->mnt_ns, o->copy_out, &r->copied_out, err) < 0)
 		rc = -1;
-	/* A run that failed before create: the overlay's maker may still be
-	 * at work in the container's directory, which goes below. */
-	job_rootfs_ahead_clear(&jr->root_ahead);
 	job_net_stop(&jr->net);
 	close_stdio_pipes(&jr->sw);
 	if (jr->created) {
@@ -504,7 +493,6 @@ int job_run_finish(struct job_run *jr, int rc, struct skiff_error **err)
 void job_run_clear(struct job_run *jr)
 {
 	close_stdio_pipes(&jr->sw);
-	job_rootfs_ahead_clear(&jr->root_ahead);
 	if (jr->spec != NULL)
 		spec_free(jr->spec);
 	jr->spec = NULL;

@@ -37,8 +37,7 @@
  * With the built-in seccomp profile, the init of a chain hands the
  * rootfs to a helper on that memory too and has the kernel compile the
  * filter meanwhile (init_prepare_beside_seccomp: the one exception to
- * "one task at a time", with its own rules).  A root overlay the caller
- * made ahead (create_opts.root_overlay_fd) is attached, not built. */
+ * "one task at a time", with its own rules). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>

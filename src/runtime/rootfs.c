@@ -416,18 +416,6 @@ static int mount_root_overlay(const struct spec_root_overlay *o, const char *tar
 	return 0;
 }
 
-/* create_opts.root_overlay_fd, when there is one and it is an overlay
- * mount (the writable layer on a capped tmpfs is mounted here first, so
- * such a root is never made ahead). */
-static bool overlay_made_ahead(const struct init_config *c)
-{
-	struct statfs sf;
-	int fd = c->opts != NULL ? c->opts->root_overlay_fd : 0;
-
-	return fd > 0 && c->spec->root_overlay->tmpfs_size == NULL && fstatfs(fd, &sf) == 0 &&
-	       sf.f_type == OVERLAYFS_SUPER_MAGIC;
-}
-
 int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 {
 	const struct spec *s = c->spec;
@@ -439,12 +427,7 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 		return skiff_error_set(err, errno, "rootfs.propagation",
 				       "cannot make the mount tree private");
 	/* pivot_root needs the new root to be a mount point. */
-	if (s->root_overlay != NULL && overlay_made_ahead(c)) {
-		if (syscall(SYS_move_mount, c->opts->root_overlay_fd, "", AT_FDCWD, c->rootfs,
-			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return skiff_error_set(err, errno, "rootfs.overlay",
-					       "cannot attach the overlay root on %s", c->rootfs);
-	} else if (s->root_overlay != NULL) {
+	if (s->root_overlay != NULL) {
 		if (mount_root_overlay(s->root_overlay, c->rootfs, err) < 0)
 			return -1;
 	} else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {

@@ -6,16 +6,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
-#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <skiff/sys.h>
@@ -127,43 +124,37 @@ int sys_write_procfs(const char *path, const char *data)
 
 /* ---- a network namespace made beside the caller -------------------------- */
 
-/* System calls that leave errno alone.  The children below run on the
+/* System calls that leave errno alone.  The child below runs on the
  * caller's memory at the same time as the caller, and glibc's wrappers
  * would set errno (a thread-local of the caller's thread, which the child
  * shares) on a failure; these return -errno instead. */
 #if defined(__x86_64__)
 #define SYS_RAW_SYSCALLS 1
-static long raw_syscall5(long nr, long a, long b, long c, long d, long e)
+static long raw_syscall4(long nr, long a, long b, long c, long d)
 {
 	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
 	long ret;
 
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
 			 : "rcx", "r11", "memory");
 	return ret;
 }
 #elif defined(__aarch64__)
 #define SYS_RAW_SYSCALLS 1
-static long raw_syscall5(long nr, long a, long b, long c, long d, long e)
+static long raw_syscall4(long nr, long a, long b, long c, long d)
 {
 	register long x8 __asm__("x8") = nr;
 	register long x0 __asm__("x0") = a;
 	register long x1 __asm__("x1") = b;
 	register long x2 __asm__("x2") = c;
 	register long x3 __asm__("x3") = d;
-	register long x4 __asm__("x4") = e;
 
-	__asm__ volatile("svc 0"
-			 : "+r"(x0)
-			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4)
-			 : "memory");
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
 	return x0;
 }
 #endif
-#define raw_syscall4(nr, a, b, c, d) raw_syscall5(nr, a, b, c, d, 0)
 
 long sys_quiet_syscall4(long nr, long a, long b, long c, long d)
 {
@@ -176,33 +167,18 @@ long sys_quiet_syscall4(long nr, long a, long b, long c, long d)
 }
 
 #ifdef SYS_RAW_SYSCALLS
-/* What every maker child starts with, at the bottom of its stack. */
-struct maker {
+struct netns_maker {
 	int userns_fd, sock;
 	bool elsewhere;
 	cpu_set_t cpus; /* elsewhere: the caller's CPUs but the one it is on */
 };
 
-/* The children: raw system calls and their own stack only; no call into
- * libc (a first call through the PLT would run the dynamic linker, which
- * keeps state in the caller's thread). */
-
-/* Beside the caller, not instead of it: a new task often starts on its
- * parent's CPU and preempts it there.  It stays off that CPU while it
- * works: the caller moves it too, when it waits there instead, at a
- * moment the child cannot know.  Then into userns_fd, if any. */
-static int maker_enter(const struct maker *m)
+/* The child: raw system calls and its own stack only; no call into libc
+ * (a first call through the PLT would run the dynamic linker, which keeps
+ * state in the caller's thread). */
+static int netns_maker(void *arg)
 {
-	if (m->elsewhere)
-		raw_syscall4(SYS_sched_setaffinity, 0, sizeof(m->cpus), (long)&m->cpus, 0);
-	if (m->userns_fd >= 0 && raw_syscall4(SYS_setns, m->userns_fd, CLONE_NEWUSER, 0, 0) < 0)
-		return -1;
-	return 0;
-}
-
-/* fd to the caller, SCM_RIGHTS with one byte; 0 or 1 (the child's exit). */
-static int maker_send(const struct maker *m, long fd)
-{
+	const struct netns_maker *m = arg;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -211,7 +187,20 @@ static int maker_send(const struct maker *m, long fd)
 	struct iovec iov = { &byte, 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	long fd;
 
+	/* Beside the caller, not instead of it: a new task often starts on
+	 * its parent's CPU and preempts it there.  It stays off that CPU for
+	 * its half millisecond: the caller moves it too, when it waits there
+	 * instead, at a moment this child cannot know. */
+	if (m->elsewhere)
+		raw_syscall4(SYS_sched_setaffinity, 0, sizeof(m->cpus), (long)&m->cpus, 0);
+	if (m->userns_fd >= 0 && raw_syscall4(SYS_setns, m->userns_fd, CLONE_NEWUSER, 0, 0) < 0)
+		return 1;
+	if (raw_syscall4(SYS_unshare, CLONE_NEWNET, 0, 0, 0) < 0)
+		return 1;
+	fd = raw_syscall4(SYS_openat, AT_FDCWD, (long)"/proc/self/ns/net", O_RDONLY | O_CLOEXEC,
+			  0);
 	if (fd < 0)
 		return 1;
 	u.h.cmsg_level = SOL_SOCKET;
@@ -220,14 +209,17 @@ static int maker_send(const struct maker *m, long fd)
 	*(int *)(void *)CMSG_DATA(&u.h) = (int)fd;
 	return raw_syscall4(SYS_sendmsg, m->sock, (long)&msg, MSG_NOSIGNAL, 0) == 1 ? 0 : 1;
 }
+#endif
 
-/* Clones fn on stack (the top; m lies at its bottom), off the caller's CPU
- * where there is another. */
-static pid_t maker_start(int (*fn)(void *), struct maker *m, char *stack_top,
-			 int userns_fd, int sock)
+pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk)
 {
+#ifdef SYS_RAW_SYSCALLS
+	struct netns_maker *m;
 	pid_t pid;
 
+	/* The arguments live at the bottom of the child's stack, which
+	 * grows down towards them from the top. */
+	m = (struct netns_maker *)mk->stack;
 	m->userns_fd = userns_fd;
 	m->sock = sock;
 	m->elsewhere = false;
@@ -239,163 +231,17 @@ static pid_t maker_start(int (*fn)(void *), struct maker *m, char *stack_top,
 			m->elsewhere = true;
 		}
 	}
-	pid = clone(fn, stack_top, CLONE_VM | SIGCHLD, m);
+	pid = clone(netns_maker, mk->stack + sizeof(mk->stack), CLONE_VM | SIGCHLD, m);
 	/* Moved now, if it waits on this CPU (it moves itself, where it ran
 	 * first): a CPU that sleeps would take it only later. */
 	if (pid > 0 && m->elsewhere)
 		sched_setaffinity(pid, sizeof(m->cpus), &m->cpus);
 	return pid;
-}
-
-static int netns_maker(void *arg)
-{
-	const struct maker *m = arg;
-
-	if (maker_enter(m) < 0 || raw_syscall4(SYS_unshare, CLONE_NEWNET, 0, 0, 0) < 0)
-		return 1;
-	return maker_send(m, raw_syscall4(SYS_openat, AT_FDCWD, (long)"/proc/self/ns/net",
-					  O_RDONLY | O_CLOEXEC, 0));
-}
-
-struct overlay_maker {
-	struct maker m;
-	const struct sys_overlay *ov;
-};
-
-static long fsconfig_raw(long fs, unsigned int cmd, const char *key, const char *value)
-{
-	return raw_syscall5(SYS_fsconfig, fs, cmd, (long)key, (long)value, 0);
-}
-
-static int overlay_maker(void *arg)
-{
-	const struct overlay_maker *om = arg;
-	const struct sys_overlay *ov = om->ov;
-	long fs, r;
-
-	if (maker_enter(&om->m) < 0)
-		return 1;
-	/* fsopen and fsmount want CAP_SYS_ADMIN over the caller's mount
-	 * namespace: one of the user namespace's own, then. */
-	if (om->m.userns_fd >= 0 && raw_syscall4(SYS_unshare, CLONE_NEWNS, 0, 0, 0) < 0)
-		return 1;
-	r = raw_syscall4(SYS_mkdirat, AT_FDCWD, (long)ov->upper, 0755, 0);
-	if (r < 0 && r != -EEXIST)
-		return 1;
-	r = raw_syscall4(SYS_mkdirat, AT_FDCWD, (long)ov->work, 0700, 0);
-	if (r < 0 && r != -EEXIST)
-		return 1;
-	fs = raw_syscall4(SYS_fsopen, (long)"overlay", FSOPEN_CLOEXEC, 0, 0);
-	if (fs < 0)
-		return 1;
-	for (size_t i = 0; i < ov->n_lower; i++)
-		if (fsconfig_raw(fs, FSCONFIG_SET_STRING, "lowerdir+", ov->lower[i]) < 0)
-			return 1;
-	if (fsconfig_raw(fs, FSCONFIG_SET_STRING, "upperdir", ov->upper) < 0 ||
-	    fsconfig_raw(fs, FSCONFIG_SET_STRING, "workdir", ov->work) < 0 ||
-	    (ov->userxattr && fsconfig_raw(fs, FSCONFIG_SET_FLAG, "userxattr", NULL) < 0))
-		return 1;
-	if (ov->volatile_upper) {
-		r = fsconfig_raw(fs, FSCONFIG_SET_FLAG, "volatile", NULL);
-		if (r < 0 && r != -EINVAL)
-			return 1;
-	}
-	if (fsconfig_raw(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
-		return 1;
-	return maker_send(&om->m, raw_syscall4(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0, 0));
-}
-#endif
-
-/* The child's stack; the arguments live at its bottom, which it grows
- * down towards from the top. */
-struct maker_stack {
-	_Alignas(16) char bytes[16384];
-};
-
-#ifdef SYS_RAW_SYSCALLS
-static int maker_begin(struct sys_maker *mk, int (*fn)(void *), struct maker *m,
-		       int userns_fd, int sv[2])
-{
-	pid_t pid = maker_start(fn, m, (char *)mk->stack + sizeof(struct maker_stack),
-				userns_fd, sv[1]);
-
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		free(mk->stack);
-		mk->stack = NULL;
-		return -1;
-	}
-	mk->pid = pid;
-	mk->sock = sv[0];
-	return 0;
-}
-#endif
-
-int sys_netns_maker_start(struct sys_maker *mk, int userns_fd)
-{
-#ifdef SYS_RAW_SYSCALLS
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	mk->stack = xmalloc(sizeof(struct maker_stack));
-	return maker_begin(mk, netns_maker, mk->stack, userns_fd, sv);
 #else
-	(void)mk;
 	(void)userns_fd;
+	(void)sock;
+	(void)mk;
 	errno = ENOSYS;
 	return -1;
 #endif
-}
-
-int sys_overlay_maker_start(struct sys_maker *mk, const struct sys_overlay *ov, int userns_fd)
-{
-#ifdef SYS_RAW_SYSCALLS
-	struct overlay_maker *om;
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	mk->stack = xmalloc(sizeof(struct maker_stack));
-	om = mk->stack;
-	om->ov = ov;
-	return maker_begin(mk, overlay_maker, &om->m, userns_fd, sv);
-#else
-	(void)mk;
-	(void)ov;
-	(void)userns_fd;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-int sys_maker_take(struct sys_maker *mk)
-{
-	char byte;
-	int fd = -1;
-
-	if (mk->sock < 0)
-		return -1;
-	if (sys_recv_fd(mk->sock, &byte, 1, &fd) != 1)
-		fd = -1;
-	close(mk->sock);
-	mk->sock = -1;
-	return fd;
-}
-
-void sys_maker_end(struct sys_maker *mk)
-{
-	int fd = sys_maker_take(mk);
-
-	if (fd >= 0)
-		close(fd);
-	if (mk->pid <= 0)
-		return;
-	/* Its stack is freed only once it is gone. */
-	while (waitpid(mk->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	mk->pid = 0;
-	free(mk->stack);
-	mk->stack = NULL;
 }
