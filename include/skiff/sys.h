@@ -80,6 +80,11 @@ int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);
 /* Waits until the process behind pidfd has exited (for non-children). */
 int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
 
+/* A system call that leaves errno alone: -errno on failure, -ENOSYS on
+ * architectures without it (x86_64 and aarch64 have it).  For a task that
+ * runs on another's memory (errno included) while that one runs too. */
+long sys_quiet_syscall4(long nr, long a, long b, long c, long d);
+
 /* A new network namespace, made by a child beside the caller (it costs the
  * kernel about half a millisecond: its loopback device, its sysctl
  * tables): the child enters userns_fd first (-1: stays in the caller's),
@@ -88,11 +93,6 @@ int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
  * or to fault back in), on mk's stack, making raw system calls only: mk
  * must stay until the caller has reaped the pid returned.  -1 (errno):
  * not started (ENOSYS: not on this architecture). */
-/* A system call that leaves errno alone: -errno on failure, -ENOSYS on
- * architectures without it (x86_64 and aarch64 have it).  For a task that
- * runs on another's memory (errno included) while that one runs too. */
-long sys_quiet_syscall4(long nr, long a, long b, long c, long d);
-
 struct sys_netns_maker {
 	_Alignas(16) char stack[16384];
 };

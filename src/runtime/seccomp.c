@@ -602,9 +602,10 @@ int seccomp_filter_load_error(struct skiff_error **err)
 
 int seccomp_filter_install(struct seccomp_filter *f, struct skiff_error **err)
 {
-	struct sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f->insns };
+	struct sock_fprog prog;
 	int fd;
 
+	seccomp_filter_prog(f, &prog);
 	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
 	if (fd < 0)
 		return seccomp_filter_load_error(err);
