@@ -4,6 +4,7 @@
 #ifndef SKIFF_SYS_H
 #define SKIFF_SYS_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -79,6 +80,10 @@ int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);
 
 /* Waits until the process behind pidfd has exited (for non-children). */
 int sys_pidfd_wait_exit(int pidfd, int timeout_ms);
+
+/* The CPUs this task may run on but the one it is on now, for a child
+ * meant to run beside it; false (set undefined) when there is no other. */
+bool sys_cpus_elsewhere(cpu_set_t *set);
 
 /* A system call that leaves errno alone: -errno on failure, -ENOSYS on
  * architectures without it (x86_64 and aarch64 have it).  For a task that

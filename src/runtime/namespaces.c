@@ -383,7 +383,6 @@ static int init_prepare_beside_seccomp(const struct init_config *c, char **exe,
 	struct sock_fprog prog;
 	char *stack;
 	pid_t pid;
-	unsigned int cpu;
 	int status = 0;
 	long loaded, waited;
 
@@ -396,16 +395,7 @@ static int init_prepare_beside_seccomp(const struct init_config *c, char **exe,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return 0;
-	/* getcpu(2) itself: glibc's sched_getcpu() reads the rseq area of the
-	 * thread whose memory this is, and the kernel keeps that one up to
-	 * date for that thread, not for this task. */
-	if (sched_getaffinity(0, sizeof(h.cpus), &h.cpus) == 0 &&
-	    syscall(SYS_getcpu, &cpu, NULL, NULL) == 0) {
-		if (CPU_ISSET(cpu, &h.cpus) && CPU_COUNT(&h.cpus) > 1) {
-			CPU_CLR(cpu, &h.cpus);
-			h.elsewhere = true;
-		}
-	}
+	h.elsewhere = sys_cpus_elsewhere(&h.cpus);
 	pid = clone(prepare_helper_main, stack + PREPARE_HELPER_STACK,
 		    CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, &h);
 	if (pid < 0) {

@@ -156,6 +156,21 @@ static long raw_syscall4(long nr, long a, long b, long c, long d)
 }
 #endif
 
+bool sys_cpus_elsewhere(cpu_set_t *set)
+{
+	unsigned int cpu;
+
+	/* getcpu(2) itself: glibc's sched_getcpu() reads the rseq area of the
+	 * thread whose memory this is, which the kernel keeps up to date for
+	 * that thread only, not for a child running on its memory. */
+	if (sched_getaffinity(0, sizeof(*set), set) < 0 ||
+	    syscall(SYS_getcpu, &cpu, NULL, NULL) < 0 || !CPU_ISSET(cpu, set) ||
+	    CPU_COUNT(set) < 2)
+		return false;
+	CPU_CLR(cpu, set);
+	return true;
+}
+
 long sys_quiet_syscall4(long nr, long a, long b, long c, long d)
 {
 #ifdef SYS_RAW_SYSCALLS
@@ -222,15 +237,7 @@ pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk)
 	m = (struct netns_maker *)mk->stack;
 	m->userns_fd = userns_fd;
 	m->sock = sock;
-	m->elsewhere = false;
-	if (sched_getaffinity(0, sizeof(m->cpus), &m->cpus) == 0) {
-		int cpu = sched_getcpu();
-
-		if (cpu >= 0 && CPU_ISSET(cpu, &m->cpus) && CPU_COUNT(&m->cpus) > 1) {
-			CPU_CLR(cpu, &m->cpus);
-			m->elsewhere = true;
-		}
-	}
+	m->elsewhere = sys_cpus_elsewhere(&m->cpus);
 	pid = clone(netns_maker, mk->stack + sizeof(mk->stack), CLONE_VM | SIGCHLD, m);
 	/* Moved now, if it waits on this CPU (it moves itself, where it ran
 	 * first): a CPU that sleeps would take it only later. */

@@ -1,6 +1,7 @@
 /* Unit tests of util/ and the runtime's pure helpers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -299,6 +300,33 @@ static void test_recv_fd(void **state)
 	close(sv[1]);
 }
 
+/* The CPUs beside this one: every allowed CPU but one; none when the task
+ * may run on one CPU only. */
+static void test_cpus_elsewhere(void **state)
+{
+	cpu_set_t all, set, one;
+	int n;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	n = CPU_COUNT(&all);
+	if (n > 1) {
+		assert_true(sys_cpus_elsewhere(&set));
+		assert_int_equal(CPU_COUNT(&set), n - 1);
+		CPU_AND(&one, &set, &all);
+		assert_true(CPU_EQUAL(&one, &set));
+	}
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_false(sys_cpus_elsewhere(&set));
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_open_in_root),
 		cmocka_unit_test(test_recv_fd),
+		cmocka_unit_test(test_cpus_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
