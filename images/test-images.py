@@ -169,6 +169,15 @@ l3 = tar([
 ])
 image("multi", [l1, l2, l3])
 
+# ---- an /etc the container's own files cannot simply be written into -------------
+# (job/files.c: they are bind-mounted over these instead)
+image("etc-link", [tar([entry("usr", "dir", mode=0o755),
+                        entry("usr/etc", "dir", mode=0o755),
+                        entry("usr/etc/hostname", data=b"image\n"),
+                        entry("etc", "symlink", link="usr/etc")])])
+image("etc-owned", [tar([entry("etc", "dir", mode=0o750, uid=1000, gid=1000),
+                         entry("etc/hostname", data=b"image\n")])])
+
 # ---- hostile layers --------------------------------------------------------------
 def ok():
     return entry("ok", data=b"ok\n")

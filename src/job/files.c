@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The files skiff gives a container of its own, kept in the container's
- * directory and bind-mounted in: /etc/hosts, /etc/hostname,
- * /etc/resolv.conf (as Podman gives them; as DIR/hosts, DIR/hostname,
- * DIR/resolv.conf), and /run/secrets/NAME (DIR/secrets/NAME). */
+/* The files skiff gives a container of its own: /etc/hosts, /etc/hostname
+ * and /etc/resolv.conf, and /run/secrets/NAME (DIR/secrets/NAME,
+ * bind-mounted in).
+ *
+ * Over an overlay root the three /etc files are written straight into the
+ * container's writable layer, DIR/upper/etc, before the overlay is
+ * mounted: they are the container's and go with it, as Podman's are, but
+ * need no mount point made through the overlay (a copy-up of /etc and
+ * three creates) and no bind mounts, which were a tenth of a run's start.
+ * That is done only where the result is the same as the copy-up's: the
+ * image's /etc (its top-most entry) is a directory the container's root
+ * owns, or there is none; DIR/upper/etc then takes its mode.  Otherwise,
+ * and over a flattened root or a --storage-limit tmpfs (made by the init),
+ * they are DIR/hosts, DIR/hostname and DIR/resolv.conf, bind-mounted over
+ * the image's. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,23 +81,71 @@ static int write_secret(int dirfd, const char *spec, char ***env, size_t *n_env,
 	return 0;
 }
 
-int job_write_files(int dirfd, const struct job_options *o, const struct job_net *net,
-		    const char *hostname, char ***env, struct skiff_error **err)
+/* Whether the /etc files can go into the writable layer (see above);
+ * *mode: the mode DIR/upper/etc gets. */
+static bool etc_in_upper(const struct job_options *o, const struct image_layers *l,
+			 mode_t *mode)
+{
+	*mode = 0755;
+	if (o->rootfs_mode == JOB_ROOTFS_FLATTEN || o->storage_limit != NULL)
+		return false;
+	/* The container's root is the caller in every store mapping: root's
+	 * own, the single-owner one, and a subordinate range's first id. */
+	for (size_t i = l->n_dirs; i-- > 0;) {
+		_cleanup_free_ char *etc = xasprintf("%s/etc", l->dirs[i]);
+		struct stat st;
+
+		if (lstat(etc, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return false;
+		}
+		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || st.st_gid != getegid())
+			return false;
+		*mode = st.st_mode & 07777;
+		return true;
+	}
+	return true;
+}
+
+static int write_etc_files(int dirfd, const char *sub, const char *hosts, const char *name,
+			   const char *resolv, struct skiff_error **err)
+{
+	const char *const names[] = { "hosts", "hostname", "resolv.conf" };
+	const char *const texts[] = { hosts, name, resolv };
+
+	for (size_t i = 0; i < 3; i++) {
+		_cleanup_free_ char *path = xasprintf("%s%s", sub, names[i]);
+
+		if (write_file_new_at(dirfd, path, texts[i], strlen(texts[i]), 0644, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int job_write_files(int dirfd, const struct job_options *o, const struct image_layers *l,
+		    const struct job_net *net, const char *hostname, bool *in_upper,
+		    char ***env, struct skiff_error **err)
 {
 	/* hosts and resolv.conf depend on the network (net.c). */
 	_cleanup_free_ char *hosts = job_net_hosts(net, o, hostname);
 	_cleanup_free_ char *name = xasprintf("%s\n", hostname);
 	_cleanup_free_ char *resolv = job_net_resolv_conf(net, o);
 	size_t n_env = 0;
+	mode_t mode;
 
 	*env = NULL;
+	*in_upper = etc_in_upper(o, l, &mode);
 	/* The container's directory is new and only the container reads
-	 * these: no temporary file and rename. */
-	if (write_file_new_at(dirfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
-	    write_file_new_at(dirfd, "hostname", name, strlen(name), 0644, err) < 0 ||
-	    write_file_new_at(dirfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
-		return *err ? -1 : skiff_error_set(err, errno, "job.files",
-						   "cannot write the container's /etc files");
+	 * these: no temporary file and rename.  The runtime finds upper made
+	 * (runtime/rootfs.c); mkdir's mode is the umask's, hence the chmod. */
+	if (*in_upper &&
+	    ((mkdirat(dirfd, "upper", 0755) < 0 && errno != EEXIST) ||
+	     mkdirat(dirfd, "upper/etc", 0700) < 0 || fchmodat(dirfd, "upper/etc", mode, 0) < 0))
+		return skiff_error_set(err, errno, "job.files",
+				       "cannot make etc in the container's writable layer");
+	if (write_etc_files(dirfd, *in_upper ? "upper/etc/" : "", hosts, name, resolv, err) < 0)
+		return skiff_error_prefix(err, "the container's /etc files: ");
 	if (o->secrets != NULL && mkdirat(dirfd, "secrets", 0700) < 0)
 		return skiff_error_set(err, errno, "job.files", "cannot make the secrets dir");
 	for (char **s = o->secrets; s && *s; s++)

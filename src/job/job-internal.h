@@ -42,6 +42,7 @@ struct job_spec_input {
 	size_t n_map;
 	const char *dir;             /* the container's directory (absolute) */
 	const char *hostname;
+	bool etc_in_upper;           /* /etc/hosts... are in DIR/upper/etc */
 	bool rootless;
 	char **secret_env;           /* "NAME=value" of type=env secrets */
 	/* networking: rootless --network ns:PATH runs in the user namespace
@@ -65,11 +66,13 @@ int job_userns_keep(const char *state_root, const struct sys_id_map *uids,
 /* ---- files.c: what the container's directory holds ------------------------ */
 
 struct job_net;
-/* etc/hosts, etc/hostname, etc/resolv.conf and secrets/NAME for the
- * container in dirfd (hosts and resolv.conf as net's mode gives them); env
- * gets the "NAME=value" of type=env secrets. */
-int job_write_files(int dirfd, const struct job_options *o, const struct job_net *net,
-		    const char *hostname, char ***env, struct skiff_error **err);
+/* hosts, hostname, resolv.conf and secrets/NAME for the container in
+ * dirfd (hosts and resolv.conf as net's mode gives them); the first three
+ * in its writable layer, upper/etc, when *in_upper says so, else in dirfd
+ * to be bind-mounted.  env gets the "NAME=value" of type=env secrets. */
+int job_write_files(int dirfd, const struct job_options *o, const struct image_layers *l,
+		    const struct job_net *net, const char *hostname, bool *in_upper,
+		    char ***env, struct skiff_error **err);
 
 /* ---- copy.c: files in and out of the container's root -------------------- */
 
@@ -97,6 +100,7 @@ struct job_rootfs {
 	const char *dir;              /* the container's directory, absolute */
 	const char *dir_rel;          /* the same, relative to the store */
 	bool userxattr;               /* the layers' whiteouts are user.overlay.* */
+	bool etc_in_upper;            /* /etc/hosts... are in DIR/upper/etc (files.c) */
 };
 /* container_create over the root o->rootfs_mode asks for; in auto mode a
  * refused overlay is said once on notice_fd, then the container is created

@@ -12,7 +12,9 @@
  * create (a few ms) next to the copy itself.  "overlay" and "flatten" force
  * one way; forced overlay fails where overlay cannot be used. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,6 +97,35 @@ static int flatten_root(const struct job_rootfs *rf, struct spec *spec, struct s
 	return 0;
 }
 
+/* The /etc files written into the writable layer (files.c), moved into the
+ * flattened copy that replaces the refused overlay: over the image's own,
+ * as the overlay showed them.  The image's top-most /etc was checked to be
+ * a directory, so the copy's is one (or there is none). */
+static int move_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
+{
+	static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
+	_cleanup_close_ int dir = open(rf->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int etc = -1;
+
+	if (dir >= 0 && mkdirat(dir, "rootfs/etc", 0755) < 0 && errno != EEXIST)
+		return skiff_error_set(err, errno, "job.files", "cannot make %s/rootfs/etc",
+				       rf->dir);
+	if (dir >= 0)
+		etc = openat(dir, "rootfs/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (etc < 0)
+		return skiff_error_set(err, errno, "job.files", "cannot open %s/rootfs/etc",
+				       rf->dir);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		_cleanup_free_ char *from = xasprintf("upper/etc/%s", names[i]);
+
+		if (renameat(dir, from, etc, names[i]) < 0)
+			return skiff_error_set(err, errno, "job.files",
+					       "cannot move the container's /etc/%s into its "
+					       "flattened root", names[i]);
+	}
+	return 0;
+}
+
 /* What the refused overlay attempt left in the container's directory. */
 static int remove_writable_layer(const struct job_rootfs *rf, struct skiff_error **err)
 {
@@ -137,7 +168,12 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 		dprintf(notice_fd, "skiff: overlayfs cannot be used here (%s); the container's "
 			"root is a flattened copy of the image instead (--rootfs-mode)\n", why);
 	}
-	if (remove_writable_layer(rf, err) < 0 || flatten_root(rf, spec, err) < 0)
+	if (rf->etc_in_upper) {
+		if (flatten_root(rf, spec, err) < 0 || move_etc_files(rf, err) < 0 ||
+		    remove_writable_layer(rf, err) < 0)
+			return -1;
+	} else if (remove_writable_layer(rf, err) < 0 || flatten_root(rf, spec, err) < 0) {
 		return -1;
+	}
 	return container_create(ctx, id, co, pid, started, err);
 }

@@ -11,8 +11,9 @@
  * (job/detach.c).
  *
  *   STORE/containers/ID/          rootfs/ (the overlay's mount point),
- *                                 upper/ and work/ (the writable layer),
- *                                 hosts, hostname, resolv.conf,
+ *                                 upper/ and work/ (the writable layer;
+ *                                 upper/etc/hosts, hostname, resolv.conf),
+ *                                 or hosts, hostname, resolv.conf (files.c),
  *                                 secrets/; the run's record (see
  *                                 job/containers.c)
  *   STORE/containers/names/NAME   a symlink to ID: one container per name */
@@ -329,7 +330,8 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 			return -1;
 	}
 	jr->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
-	if (job_write_files(jr->cdirfd, o, &jr->net, jr->hostname, &jr->secret_env, err) < 0)
+	if (job_write_files(jr->cdirfd, o, &jr->layers, &jr->net, jr->hostname,
+			    &jr->in.etc_in_upper, &jr->secret_env, err) < 0)
 		return -1;
 	jr->in.dir = jr->dir;
 	jr->in.hostname = jr->hostname;
@@ -375,7 +377,8 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	co.netns_fd = job_net_ahead_take(&jr->net);
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
-						     jr->in.owners != IMAGE_OWNERS_ROOT },
+						     jr->in.owners != IMAGE_OWNERS_ROOT,
+						     jr->in.etc_in_upper },
 			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
 			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);

@@ -535,10 +535,13 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 		build_resources(o, r);
 	}
 
-	/* What Podman gives a container: its own hosts, hostname, resolv.conf. */
-	add_bind(mounts, in->dir, "hosts", "/etc/hosts", false);
-	add_bind(mounts, in->dir, "hostname", "/etc/hostname", false);
-	add_bind(mounts, in->dir, "resolv.conf", "/etc/resolv.conf", false);
+	/* What Podman gives a container: its own hosts, hostname, resolv.conf,
+	 * in its writable layer already, or bound from its directory. */
+	if (!in->etc_in_upper) {
+		add_bind(mounts, in->dir, "hosts", "/etc/hosts", false);
+		add_bind(mounts, in->dir, "hostname", "/etc/hostname", false);
+		add_bind(mounts, in->dir, "resolv.conf", "/etc/resolv.conf", false);
+	}
 	if (o->read_only) {
 		bool tmp_given = false;
 

@@ -74,6 +74,53 @@ check_flatten() {
         "an unknown --rootfs-mode is a usage error"
 }
 
+# The container's /etc/hosts, /etc/hostname and /etc/resolv.conf: files of
+# its writable layer over an overlay root whose image /etc is a directory
+# the container's root owns (so the job may edit or replace them); else, and
+# over a flattened root, bind mounts from its directory.  Either way the
+# contents are the container's and the stored layers are untouched.
+check_etc_files() {
+    local before bb=(-v /bin/busybox:/busybox:ro)
+    # their mounts (by the target's resolved path), /etc/hostname, /etc
+    local probe='/busybox grep -cE " [^ ]*/(hosts|hostname|resolv.conf) " /proc/mounts
+        /busybox cat /etc/hostname; /busybox stat -c "%a %u:%g" /etc/'
+    sk_argv
+    capture "${SK[@]}" pull -q --store "$S" "oci:$TI:etc-link"
+    is "$status" 0 "pull an image whose /etc is a symlink"
+    capture "${SK[@]}" pull -q --store "$S" "oci:$TI:etc-owned"
+    is "$status" 0 "pull an image whose /etc the container's root does not own"
+    before=$(layers_listing)
+
+    skrun --hostname eh "$BB" sh -c 'grep -cE " /etc/(hosts|hostname|resolv.conf) " /proc/mounts
+        cat /etc/hostname; grep -c "^127.0.1.1	eh$" /etc/hosts; grep -c nameserver /etc/resolv.conf
+        sed -i "s/^127.0.1.1.*/127.0.1.1 edited/" /etc/hosts && grep edited /etc/hosts
+        grep -c "^root:" /etc/passwd'
+    is "$status:$out" $'0:0\neh\n1\n1\n127.0.1.1 edited\n1' \
+        "overlay root: the /etc files are the container's, in its writable layer (no mount; sed -i works), beside the image's /etc"
+    skrun --hostname mh "${bb[@]}" "$MULTI" /busybox sh -c "$probe"
+    is "$status:$out" $'0:0\nmh\n755 0:0' "the image's /etc keeps its mode and owner"
+    skrun --read-only --hostname rh "$BB" sh -c 'cat /etc/hostname; echo x >/etc/hostname || echo refused'
+    is "$status:$out" $'0:rh\nrefused' "--read-only: they are there, and read-only like the rest"
+    skrun --hostname lh "${bb[@]}" localhost/test-images:etc-link /busybox sh -c "$probe"
+    like "$status:$out" $'^0:3\nlh\n' "/etc a symlink: the files are bind-mounted over the image's"
+    skrun --hostname oh "${bb[@]}" localhost/test-images:etc-owned /busybox sh -c "$probe"
+    if [ "$MODE" = single ]; then
+        # one mapped id: the container's root owns every file
+        is "$status:$out" $'0:0\noh\n750 0:0' \
+            "/etc of another owner (collapsed to root here): in the writable layer, its mode kept"
+    else
+        is "$status:$out" $'0:3\noh\n750 1000:1000' "/etc of another owner: bind-mounted, the image's /etc as it is"
+    fi
+    skrun --rootfs-mode flatten --hostname fh "$BB" sh -c \
+        'grep -cE " /etc/(hosts|hostname|resolv.conf) " /proc/mounts; cat /etc/hostname'
+    is "$status:$out" $'0:3\nfh' "a flattened root: bind-mounted"
+    skrun --storage-limit 10m --hostname sh "$BB" sh -c \
+        'grep -cE " /etc/(hosts|hostname|resolv.conf) " /proc/mounts; cat /etc/hostname'
+    is "$status:$out" $'0:3\nsh' "--storage-limit (the writable layer is the init's tmpfs): bind-mounted"
+    is "$(layers_listing)" "$before" "the stored layers are untouched"
+    check_nothing_left "after the /etc files' runs"
+}
+
 # ON_OV CMD...: CMD in a private mount namespace where OV/m is an overlayfs
 # mount holding the store OV/m/store (its upper layer OV/u is the mode
 # user's).  The mount ends with the namespace.
@@ -102,10 +149,11 @@ check_fallback() {
     fi
     is "$status" 0 "pull busybox into a store on overlayfs"
 
-    ovrun "$BB" sh -c 'head -n 1 /proc/self/mountinfo; echo hello'
+    ovrun --hostname fb "$BB" sh -c 'head -n 1 /proc/self/mountinfo; grep -cE " /etc/(hosts|hostname|resolv.conf) " /proc/mounts
+        cat /etc/hostname; grep -c "^127.0.1.1	fb$" /etc/hosts; echo hello'
     is "$status" 0 "--rootfs-mode auto on a store overlayfs refuses: the job runs"
-    like "$out" $'^[0-9]+ [0-9]+ [0-9:]+ /store/containers/[0-9a-f]{64}/rootfs / .*[ ,]upperdir='"$OV"$'/u,.*\nhello$' \
-        "over a flattened copy: its root is the container's directory on the store's own filesystem"
+    like "$out" $'^[0-9]+ [0-9]+ [0-9:]+ /store/containers/[0-9a-f]{64}/rootfs / .*[ ,]upperdir='"$OV"$'/u,.*\n0\nfb\n1\nhello$' \
+        "over a flattened copy: its root is the container's directory on the store's own filesystem, with the container's /etc files moved in"
     is "$(grep -c . <<<"$err")" 1 "one notice on stderr"
     like "$err" '^skiff: overlayfs cannot be used here \(.*\); the container.s root is a flattened copy of the image instead \(--rootfs-mode\)$' \
         "the notice says why and what was done instead"
@@ -123,6 +171,7 @@ each_mode() {
     mkdir -p "$STATE_ROOT"
     [ "$MODE" = root ] || chown "$TEST_USER:" "$STATE_ROOT"
     check_flatten
+    check_etc_files
     check_fallback
 }
 

@@ -115,10 +115,10 @@ check_isolation() {
     like "$out" 'tmpfs /scratch tmpfs rw,nosuid,nodev,noexec.*size=1024k.*mode=700' "--tmpfs PATH:size=,mode="
     skrun --hostname jobhost "$BB" sh -c 'hostname; cat /etc/hostname; grep jobhost /etc/hosts; echo $HOSTNAME'
     is "$out" $'jobhost\njobhost\n127.0.1.1\tjobhost\njobhost' "--hostname: uname, /etc/hostname, /etc/hosts, HOSTNAME"
-    skrun "$BB" sh -c 'grep -E " / | /dev/shm | /etc/resolv.conf " /proc/mounts | cut -d" " -f2,3'
+    skrun "$BB" sh -c 'grep -E " / | /dev/shm " /proc/mounts | cut -d" " -f2,3; grep -c ^nameserver /etc/resolv.conf; ls -l /etc/resolv.conf'
     like "$out" '^/ overlay' "the root is an overlay"
     like "$out" '/dev/shm tmpfs' "/dev/shm is a tmpfs"
-    like "$out" '/etc/resolv.conf' "/etc/resolv.conf is the container's own"
+    like "$out" $'\n[1-9][0-9]*\n-rw-r--r-- .* /etc/resolv.conf$' "/etc/resolv.conf is the container's own (rootfs-mode.t: where it lives)"
     skrun --network host "$BB" sh -c 'ls /sys/class/net | wc -l'
     unlike "$out" '^1$' "--network host shares the host's interfaces"
 }
