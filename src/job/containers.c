@@ -234,14 +234,60 @@ static bool is_name(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* WHAT: a name, else a full ID or a unique prefix of one. */
+bool job_name_is_auto(const char *name)
+{
+	return strlen(name) == 16 && strncmp(name, "job-", 4) == 0 && is_hex(name + 4, 12);
+}
+
+/* The one container whose id starts with prefix: 1, with id[] set; 0 if
+ * none; -1 if more than one ("job.ambiguous"). */
+static int find_by_prefix(int storefd, const char *prefix, char id[static 65],
+			  struct skiff_error **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd, found = 0;
+
+	fd = openat(storefd, STORE_CONTAINERS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL && fd >= 0)
+		close(fd);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64) ||
+		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (found++ > 0)
+			return skiff_error_set(err, 0, "job.ambiguous",
+					       "\"%s\" is the start of more than one container id: "
+					       "give more of it, or the name", prefix);
+		memcpy(id, de->d_name, 65);
+	}
+	return found;
+}
+
+/* Whether the record of container id names it NAME. */
+static bool record_names(int storefd, const char id[static 65], const char *name)
+{
+	_cleanup_free_ char *rel = xasprintf(STORE_CONTAINERS "/%s", id);
+	_cleanup_close_ int dirfd = openat(storefd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+					   O_NOFOLLOW);
+	json_t *record = dirfd >= 0 ? load_json_at(dirfd, RECORD) : NULL;
+	const char *n = json_string_value(json_object_get(record, "name"));
+	bool same = n != NULL && strcmp(n, name) == 0;
+
+	json_decref(record);
+	return same;
+}
+
+/* WHAT: a name, else a full ID or a unique prefix of one.  A name given
+ * with --name is a symlink in NAMES; the one an unnamed container gets,
+ * job-<the first 12 digits of its id>, is found by its id (no symlink is
+ * made for it: one inode less to make and free on every run). */
 int job_resolve(struct image_store *s, const char *what, char id[static 65],
 		   struct skiff_error **err)
 {
 	int storefd = image_store_dirfd(s);
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd, found = 0;
+	int found;
 
 	if (is_name(what)) {
 		_cleanup_free_ char *link = xasprintf(NAMES "/%s", what);
@@ -255,24 +301,20 @@ int job_resolve(struct image_store *s, const char *what, char id[static 65],
 				return 0;
 		}
 	}
+	if (job_name_is_auto(what)) {
+		found = find_by_prefix(storefd, what + 4, id, err);
+		if (found < 0)
+			return -1;
+		if (found == 1 && record_names(storefd, id, what))
+			return 0;
+	}
 	if (!is_hex(what, 64))
 		return skiff_error_set(err, 0, "job.not_found",
 				       "no container named \"%s\" in the store %s: see skiff ps -a",
 				       what, image_store_path(s));
-	fd = openat(storefd, STORE_CONTAINERS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL && fd >= 0)
-		close(fd);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 64 || !is_hex(de->d_name, 64) ||
-		    strncmp(de->d_name, what, strlen(what)) != 0)
-			continue;
-		if (found++ > 0)
-			return skiff_error_set(err, 0, "job.ambiguous",
-					       "\"%s\" is the start of more than one container id: "
-					       "give more of it, or the name", what);
-		memcpy(id, de->d_name, 65);
-	}
+	found = find_by_prefix(storefd, what, id, err);
+	if (found < 0)
+		return -1;
 	if (found == 0)
 		return skiff_error_set(err, 0, "job.not_found",
 				       "no container \"%s\" in the store %s: see skiff ps -a", what,

@@ -259,6 +259,10 @@ void job_record_result(struct job_run *jr, const struct skiff_error *e);
 /* Waits until no skiff wait or logs -f holds the lock (they read the
  * result first). */
 void job_record_wait_readers(struct job_run *jr);
+/* Whether NAME is of the form an unnamed container gets: job-<the first 12
+ * hex digits of its id>.  Such names are not claimed in the store's names
+ * directory, and --name cannot take one. */
+bool job_name_is_auto(const char *name);
 /* WHAT: a name, else a full ID or a unique prefix of one: its ID.
  * "job.not_found", "job.ambiguous". */
 int job_resolve(struct image_store *s, const char *what, char id[static 65],

@@ -16,7 +16,9 @@
  *                                 or hosts, hostname, resolv.conf (files.c),
  *                                 secrets/; the run's record (see
  *                                 job/containers.c)
- *   STORE/containers/names/NAME   a symlink to ID: one container per name */
+ *   STORE/containers/names/NAME   a symlink to ID: one container per
+ *                                 --name (an unnamed one's, job-<ID's
+ *                                 first 12 digits>, is found by its ID) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +76,10 @@ static int check_name(const char *name, struct skiff_error **err)
 		return skiff_error_set(err, EINVAL, "job.name.invalid",
 				       "--name \"%s\": a name is letters, digits, '_', '.' and "
 				       "'-', starting with a letter or digit (at most 128)", name);
+	if (job_name_is_auto(name))
+		return skiff_error_set(err, EINVAL, "job.name.invalid",
+				       "--name \"%s\": job-<12 hex digits> is the name of the "
+				       "unnamed container whose id begins so: choose another", name);
 	return 0;
 }
 
@@ -312,9 +318,12 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	jr->in.config = json_object_get(jr->config, "config");
 	jr->in.layers = &jr->layers;
 
-	if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
-		return -1;
-	jr->named = true;
+	/* An unnamed container's name is its id's (job_resolve finds it). */
+	if (o->name != NULL) {
+		if (claim_name(image_store_dirfd(jr->s), r->name, r->container_id, err) < 0)
+			return -1;
+		jr->named = true;
+	}
 	if (make_container_dir(image_store_dirfd(jr->s), r->container_id,
 			       o->storage_limit != NULL, &jr->cdirfd, err) < 0)
 		return -1;

@@ -327,6 +327,9 @@ check_names_and_limits() {
     like "$status:$err" '^125:.*\[job\.running\]' "skiff rm refuses a container whose run goes on"
     skrun --name 'bad name' "$BB" true
     like "$status:$err" '^125:.*\[job\.name\.invalid\]' "--name: a malformed name is refused"
+    skrun --name job-0123456789ab "$BB" true
+    like "$status:$err" '^125:.*job-<12 hex digits> is the name of the unnamed container.*\[job\.name\.invalid\]' \
+        "--name: the form of the generated names is refused"
     # skiff itself (runuser's child in the rootless modes) gets SIGTERM.
     pid=$(pgrep -P "$bg" -x skiff || echo "$bg")
     kill -TERM "$pid" 2>/dev/null
@@ -375,12 +378,21 @@ check_keep() {
     ok "--keep keeps the writable layer" test -f "$S/containers/$id/upper/kept-file"
     ok "--keep keeps the name" test -L "$S/containers/names/kept"
     skrun --json --keep "$BB" sh -c 'mkdir -p /d/e && echo x >/d/e/f && chown -R 1234:1234 /d 2>/dev/null; chmod 700 /d /d/e'
-    local id2
+    local id2 id3
     id2=$(jq -r .container_id <<<"$out")
+    is "$(jq -r .name <<<"$out")" "job-${id2:0:12}" "an unnamed container is named job-<the first 12 digits of its id>"
+    is "$(ls "$S/containers/names")" "kept" "... which takes no entry in the names directory"
+    skrun --keep "$BB" true
+    id3=$(ls "$S/containers" | grep -v -e '^names$' -e "$id" -e "$id2")
     sk_argv
-    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept "$id2"
-    is "$status:$out" $'0:kept\n'"$id2" "skiff rm NAME and skiff rm ID (files of other owners too)"
-    ok "skiff rm removed the directories" test ! -e "$S/containers/$id" -a ! -e "$S/containers/$id2"
+    capture "${SK[@]}" inspect --store "$S" "job-${id3:0:12}"
+    is "$status:$(jq -r .id <<<"$out")" "0:$id3" "skiff inspect finds it by that name"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept "$id2" "job-${id3:0:12}"
+    is "$status:$out" $'0:kept\n'"$id2"$'\n'"job-${id3:0:12}" \
+        "skiff rm NAME, skiff rm ID (files of other owners too) and skiff rm by the generated name"
+    ok "skiff rm removed the directories" test ! -e "$S/containers/$id" -a ! -e "$S/containers/$id2" -a ! -e "$S/containers/$id3"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" "job-${id3:0:12}"
+    like "$status:$err" '^125:.*\[job\.not_found\]' "the generated name of a removed container: job.not_found"
     ok "skiff rm freed the name" test ! -L "$S/containers/names/kept"
     capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" kept
     like "$status:$err" '^125:.*\[job\.not_found\]' "skiff rm of an unknown name: job.not_found"
