@@ -93,8 +93,8 @@ long sys_quiet_syscall4(long nr, long a, long b, long c, long d);
 /* A new network namespace, made by a child beside the caller (it costs the
  * kernel about half a millisecond: its loopback device, its sysctl
  * tables): the child enters userns_fd first (-1: stays in the caller's),
- * brings its lo up, sends the namespace's fd over the unix socket sock
- * (SCM_RIGHTS, one byte) and exits.  It runs on the caller's memory (no copy of it to make
+ * sends the namespace's fd over the unix socket sock (SCM_RIGHTS, one
+ * byte) and exits.  It runs on the caller's memory (no copy of it to make
  * or to fault back in), on mk's stack, making raw system calls only: mk
  * must stay until the caller has reaped the pid returned.  -1 (errno):
  * not started (ENOSYS: not on this architecture). */

@@ -157,9 +157,6 @@ static int bring_up_loopback(struct skiff_error **err)
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return skiff_error_set(err, errno, "container.network",
 				       "cannot query lo in the new network namespace");
-	/* Up already when it was made ahead (sys_netns_maker_start). */
-	if (ifr.ifr_flags & IFF_UP)
-		return 0;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		return skiff_error_set(err, errno, "container.network",

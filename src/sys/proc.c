@@ -9,8 +9,6 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -190,23 +188,6 @@ struct netns_maker {
 	cpu_set_t cpus; /* elsewhere: the caller's CPUs but the one it is on */
 };
 
-/* lo up in the new namespace, here off the caller's path: a tenth of a
- * millisecond in the kernel, which whoever joins it no longer pays.  Left
- * down on failure: the joiner brings it up then, and says why it cannot. */
-static void loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	long s = raw_syscall4(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0);
-
-	if (s < 0)
-		return;
-	if (raw_syscall4(SYS_ioctl, s, SIOCGIFFLAGS, (long)&ifr, 0) == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		raw_syscall4(SYS_ioctl, s, SIOCSIFFLAGS, (long)&ifr, 0);
-	}
-	raw_syscall4(SYS_close, s, 0, 0, 0);
-}
-
 /* The child: raw system calls and its own stack only; no call into libc
  * (a first call through the PLT would run the dynamic linker, which keeps
  * state in the caller's thread). */
@@ -233,7 +214,6 @@ static int netns_maker(void *arg)
 		return 1;
 	if (raw_syscall4(SYS_unshare, CLONE_NEWNET, 0, 0, 0) < 0)
 		return 1;
-	loopback_up();
 	fd = raw_syscall4(SYS_openat, AT_FDCWD, (long)"/proc/self/ns/net", O_RDONLY | O_CLOEXEC,
 			  0);
 	if (fd < 0)
