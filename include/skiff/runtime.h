@@ -406,6 +406,10 @@ struct create_opts {
 	 * user namespace, it is not used.  0 or -1: none (fd 0 never is
 	 * one, so a zeroed create_opts has none). */
 	int netns_fd;
+	/* With netns_fd: readable once whoever made it has brought its lo
+	 * up (or given up); the init waits for that before it looks, and
+	 * brings lo up itself when it is still down.  0 or -1: none. */
+	int netns_lo_fd;
 };
 
 /* *init_pid (when not NULL): the init's pid (once started, the job's, which

@@ -182,8 +182,12 @@ char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o);
  * for --network host or ns:PATH.  A failure is not an error: the runtime
  * then makes it as usual and says why it cannot. */
 void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd);
-/* Its fd (close-on-exec; the caller closes it), or -1; reaps the child. */
-int job_net_ahead_take(struct job_net *n);
+/* Its fd (close-on-exec; the caller closes it), or -1.  *lo_fd: readable
+ * (the end of the stream) once the child that made it has brought its lo
+ * up and exited, for create_opts.netns_lo_fd; n keeps it, or -1. */
+int job_net_ahead_take(struct job_net *n, int *lo_fd);
+/* The child reaped (waiting for it) and its socket closed. */
+void job_net_ahead_end(struct job_net *n);
 /* After create, before start: attaches the helper to the network namespace
  * of the container's init (and its user namespace), waits until it has
  * configured the interface, route and ports.  dirfd: the container's

@@ -485,21 +485,30 @@ void job_net_ahead_start(struct job_net *n, const struct job_options *o, int use
 	n->ahead_sock = sv[0];
 }
 
-int job_net_ahead_take(struct job_net *n)
+int job_net_ahead_take(struct job_net *n, int *lo_fd)
 {
 	char byte;
 	int fd = -1;
 
-	if (n->ahead <= 0)
+	*lo_fd = -1;
+	if (n->ahead <= 0 || n->ahead_sock < 0)
 		return -1;
 	if (sys_recv_fd(n->ahead_sock, &byte, 1, &fd) != 1)
-		fd = -1;
-	close(steal_fd(&n->ahead_sock));
+		return -1;
+	/* The maker brings lo up after sending: the socket reads the end
+	 * of the stream once it has exited. */
+	*lo_fd = n->ahead_sock;
+	return fd;
+}
+
+void job_net_ahead_end(struct job_net *n)
+{
+	if (n->ahead_sock >= 0)
+		close(steal_fd(&n->ahead_sock));
 	/* Its stack is freed only once it is gone. */
-	while (waitpid(n->ahead, NULL, 0) < 0 && errno == EINTR)
+	while (n->ahead > 0 && waitpid(n->ahead, NULL, 0) < 0 && errno == EINTR)
 		;
 	n->ahead = 0;
 	free(n->ahead_maker);
 	n->ahead_maker = NULL;
-	return fd;
 }

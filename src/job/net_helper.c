@@ -355,10 +355,7 @@ int job_net_start(struct job_net *n, pid_t init, int dirfd, struct skiff_error *
 
 void job_net_stop(struct job_net *n)
 {
-	int fd = job_net_ahead_take(n);
-
-	if (fd >= 0)
-		close(fd);
+	job_net_ahead_end(n);
 	if (n->stop_fd >= 0)
 		close(steal_fd(&n->stop_fd));
 	if (n->keeper > 0)

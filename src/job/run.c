@@ -383,7 +383,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (stdio_swap_in(&jr->sw, jr, err) < 0)
 		return -1;
-	co.netns_fd = job_net_ahead_take(&jr->net);
+	co.netns_fd = job_net_ahead_take(&jr->net, &co.netns_lo_fd);
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT,

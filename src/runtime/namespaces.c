@@ -149,14 +149,26 @@ static struct sys_id_map *to_sys_maps(const struct spec_id_mapping *m, size_t n)
 
 /* ---- stage 2: the init -------------------------------------------------- */
 
-static int bring_up_loopback(struct skiff_error **err)
+static int bring_up_loopback(const struct init_config *c, struct skiff_error **err)
 {
 	struct ifreq ifr = { .ifr_name = "lo" };
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int s = -1;
 
+	/* Made ahead, its maker brings lo up: once it is done (or after 2 s,
+	 * then as if it had failed), lo up means all of it, addresses too
+	 * (the flag is set before the kernel adds them). */
+	if (c->opts != NULL && c->opts->netns_fd > 0 && c->opts->netns_lo_fd > 0) {
+		struct pollfd p = { .fd = c->opts->netns_lo_fd, .events = POLLIN };
+
+		while (poll(&p, 1, 2000) < 0 && errno == EINTR)
+			;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return skiff_error_set(err, errno, "container.network",
 				       "cannot query lo in the new network namespace");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
 		return skiff_error_set(err, errno, "container.network",
@@ -183,7 +195,7 @@ static int init_prepare_shared(const struct init_config *c, char **exe,
 		return skiff_error_set(err, errno, "container.hostname",
 				       "cannot set the domainname to \"%s\"", s->domainname);
 	if (spec_namespace(s, SPEC_NS_NETWORK) != NULL &&
-	    spec_namespace(s, SPEC_NS_NETWORK)->path == NULL && bring_up_loopback(err) < 0)
+	    spec_namespace(s, SPEC_NS_NETWORK)->path == NULL && bring_up_loopback(c, err) < 0)
 		return -1;
 	if (process_enter_cwd(s->process, err) < 0)
 		return -1;

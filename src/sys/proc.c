@@ -9,6 +9,8 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -188,6 +190,25 @@ struct netns_maker {
 	cpu_set_t cpus; /* elsewhere: the caller's CPUs but the one it is on */
 };
 
+/* lo up in the new namespace, off the caller's path: SIOCSIFFLAGS takes
+ * the kernel's RTNL lock, and whoever releases it first after a namespace
+ * was torn down (the last run's, just before) waits for that namespace's
+ * devices to go, milliseconds at times.  Left down on failure: the joiner
+ * finds it down and brings it up itself, or says why it cannot. */
+static void loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	long s = raw_syscall4(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0);
+
+	if (s < 0)
+		return;
+	if (raw_syscall4(SYS_ioctl, s, SIOCGIFFLAGS, (long)&ifr, 0) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		raw_syscall4(SYS_ioctl, s, SIOCSIFFLAGS, (long)&ifr, 0);
+	}
+	raw_syscall4(SYS_close, s, 0, 0, 0);
+}
+
 /* The child: raw system calls and its own stack only; no call into libc
  * (a first call through the PLT would run the dynamic linker, which keeps
  * state in the caller's thread). */
@@ -222,7 +243,13 @@ static int netns_maker(void *arg)
 	u.h.cmsg_type = SCM_RIGHTS;
 	u.h.cmsg_len = CMSG_LEN(sizeof(int));
 	*(int *)(void *)CMSG_DATA(&u.h) = (int)fd;
-	return raw_syscall4(SYS_sendmsg, m->sock, (long)&msg, MSG_NOSIGNAL, 0) == 1 ? 0 : 1;
+	if (raw_syscall4(SYS_sendmsg, m->sock, (long)&msg, MSG_NOSIGNAL, 0) != 1)
+		return 1;
+	/* Sent first: the caller goes on with the namespace while lo comes
+	 * up; the caller's end of sock sees the end of the stream once this
+	 * child has exited (its copy of sock closes with it). */
+	loopback_up();
+	return 0;
 }
 #endif
 
