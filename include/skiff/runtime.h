@@ -264,8 +264,9 @@ struct spec_linux {
 
 /* An in-memory extension of root, never read from config.json: the job
  * face (job/) asks for the rootfs to be an overlay of image layers, which
- * the init mounts on root.path inside the container's user and mount
- * namespaces (rootless overlayfs needs the mount made there). */
+ * the init mounts inside the container's user and mount namespaces
+ * (rootless overlayfs needs the mount made there), over that namespace's
+ * "/" before pivot_root: root.path is not used, and need not exist. */
 struct spec_root_overlay {
 	char **lower;            /* layer trees, topmost first, NULL-terminated */
 	size_t n_lower;

@@ -78,7 +78,7 @@ static void overlay_free(struct spec_root_overlay *ov)
 	free(ov);
 }
 
-/* The layers applied into DIR/rootfs (the empty mount point), with the
+/* The layers applied into DIR/rootfs (made by image_flatten), with the
  * store's owner mapping; the spec's root stays root.path = that copy. */
 static int flatten_root(const struct job_rootfs *rf, struct spec *spec, struct skiff_error **err)
 {

@@ -10,11 +10,11 @@
  * With -d, a monitor process runs them all and reports after start
  * (job/detach.c).
  *
- *   STORE/containers/ID/          rootfs/ (the overlay's mount point),
- *                                 upper/ and work/ (the writable layer;
+ *   STORE/containers/ID/          upper/ and work/ (the writable layer;
  *                                 upper/etc/hosts, hostname, resolv.conf),
  *                                 or hosts, hostname, resolv.conf (files.c),
- *                                 secrets/; the run's record (see
+ *                                 secrets/, rootfs/ (a flattened root
+ *                                 only); the run's record (see
  *                                 job/containers.c)
  *   STORE/containers/names/NAME   a symlink to ID: one container per
  *                                 --name (an unnamed one's, job-<ID's
@@ -158,8 +158,9 @@ static int make_container_dir(int storefd, const char *id, bool capped, int *dir
 		return skiff_error_set(err, errno, "job.state",
 				       "cannot create the container directory %s in the store", rel);
 	*dirfd = openat(storefd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (*dirfd < 0 || mkdirat(*dirfd, "rootfs", 0755) < 0 ||
-	    (capped && mkdirat(*dirfd, "wl", 0755) < 0))
+	/* No rootfs/: an overlay root needs no mount point (runtime/rootfs.c),
+	 * and a flattened one is made by image_flatten. */
+	if (*dirfd < 0 || (capped && mkdirat(*dirfd, "wl", 0755) < 0))
 		return skiff_error_set(err, errno, "job.state", "cannot set up %s", rel);
 	/* The container's root owns the writable layer's parent. */
 	fchmod(*dirfd, 0711);

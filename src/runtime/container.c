@@ -154,7 +154,9 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 		return -1;
 	rootfs = s->root.path[0] == '/' ? xstrdup(s->root.path)
 					 : xasprintf("%s/%s", bundle, s->root.path);
-	{
+	/* An overlay root is attached over "/" of the container's namespace
+	 * (rootfs.c): root.path is not used. */
+	if (s->root_overlay == NULL) {
 		struct stat sb;
 
 		if (stat(rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))

@@ -372,8 +372,13 @@ static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one
 }
 
 /* root_overlay: overlayfs over the image's layers, made here, inside the
- * container's user and mount namespaces. */
-static int mount_root_overlay(const struct spec_root_overlay *o, const char *target,
+ * container's user and mount namespaces, and attached over this private
+ * namespace's "/": no directory is needed as its mount point (one to make
+ * and remove on the store's filesystem for every run).  A path looked up
+ * from the root does not cross a mount stacked on that root, so the host's
+ * paths the other mounts name stay reachable until pivot_root; *rootfd:
+ * the overlay's root. */
+static int mount_root_overlay(const struct spec_root_overlay *o, int *rootfd,
 			      struct skiff_error **err)
 {
 	_cleanup_close_ int fs = -1, mnt = -1;
@@ -402,17 +407,20 @@ static int mount_root_overlay(const struct spec_root_overlay *o, const char *tar
 		fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 		if (fs < 0 || overlay_configure(fs, o, false) < 0)
 			return skiff_error_set(err, errno, "rootfs.overlay.unsupported",
-					       "cannot mount the overlay of %zu layers on %s%s",
-					       o->n_lower, target,
+					       "cannot mount the overlay of %zu layers over %s%s",
+					       o->n_lower, o->upper,
 					       errno == EPERM && o->userxattr
 					       ? ": this kernel does not allow overlayfs in a "
 						 "user namespace (Linux 5.11 or later does)" : "");
 	}
 	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
-	if (mnt < 0 || syscall(SYS_move_mount, mnt, "", AT_FDCWD, target,
+	if (mnt < 0 || syscall(SYS_move_mount, mnt, "", AT_FDCWD, "/",
 			       MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return skiff_error_set(err, errno, "rootfs.overlay",
-				       "cannot attach the overlay root on %s", target);
+				       "cannot attach the overlay root of %s", o->upper);
+	*rootfd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*rootfd < 0)
+		return skiff_error_set(err, errno, "rootfs.open", "cannot open the overlay root");
 	return 0;
 }
 
@@ -428,15 +436,18 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 				       "cannot make the mount tree private");
 	/* pivot_root needs the new root to be a mount point. */
 	if (s->root_overlay != NULL) {
-		if (mount_root_overlay(s->root_overlay, c->rootfs, err) < 0)
+		if (mount_root_overlay(s->root_overlay, &rootfd, err) < 0)
 			return -1;
-	} else if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		return skiff_error_set(err, errno, "rootfs.mount",
-				       "cannot bind-mount the rootfs %s (root.path)", c->rootfs);
+	} else {
+		if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return skiff_error_set(err, errno, "rootfs.mount",
+					       "cannot bind-mount the rootfs %s (root.path)",
+					       c->rootfs);
+		rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return skiff_error_set(err, errno, "rootfs.open", "cannot open %s",
+					       c->rootfs);
 	}
-	rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return skiff_error_set(err, errno, "rootfs.open", "cannot open %s", c->rootfs);
 
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (mount_one(c, rootfd, &s->mounts[i], err) < 0)

@@ -46,6 +46,15 @@ check_flatten() {
     # the store, bound.
     skrun --rootfs-mode overlay "$BB" head -n 1 /proc/self/mountinfo
     like "$status:$out" '^0:[0-9]+ [0-9]+ [0-9:]+ / / .* - overlay ' "--rootfs-mode overlay: the root is an overlay"
+    # Mounted over the namespace's own "/": the container's directory has
+    # no mount point for it.
+    skrun --keep --json "$BB" true
+    local kept
+    kept=$(jq -r .container_id <<<"$out")
+    is "$(ls "$S/containers/$kept" | tr '\n' ' ')" "image job.json result.json started upper work " \
+        "an overlay root: the container's directory holds the writable layer and the record, no rootfs/"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" "$kept"
+    is "$status" 0 "skiff rm of that container"
     skrun --rootfs-mode flatten "$BB" sh -c 'head -n 1 /proc/self/mountinfo; echo hello'
     is "$status" 0 "--rootfs-mode flatten: the job runs"
     like "$out" $'^[0-9]+ [0-9]+ [0-9:]+ [^ ]*/containers/[0-9a-f]{64}/rootfs / .*\nhello$' \
