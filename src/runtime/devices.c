@@ -43,20 +43,62 @@ static mode_t device_type(char t)
 	}
 }
 
-static int make_node(int rootfd, const struct spec_device *d, struct skiff_error **err)
+/* The directory the devices go in, opened once for the devices that share
+ * it (all of the default ones are in /dev): a device costs the set-up a
+ * few system calls instead of a dozen. */
+struct dev_parent {
+	char *path;
+	int fd;
+};
+
+static void dev_parent_clear(struct dev_parent *p)
 {
-	_cleanup_free_ char *parent = xstrdup(d->path);
-	_cleanup_close_ int dirfd = -1;
-	char *slash = strrchr(parent, '/');
-	const char *name = slash + 1;
+	free(p->path);
+	if (p->fd >= 0)
+		close(p->fd);
+	*p = (struct dev_parent){ NULL, -1 };
+}
+
+/* p->fd for the parent of path (its last component in *name), opened by
+ * open_parent when it is not the one open already; -1 (errno) if that
+ * fails, the error in *err when open_parent sets one. */
+static int dev_parent_of(struct dev_parent *p, int rootfd, const char *path, const char **name,
+			 int (*open_parent)(int, const char *, struct skiff_error **),
+			 struct skiff_error **err)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *parent = NULL;
+
+	if (slash == NULL)
+		return errno = EINVAL, -1;
+	*name = slash + 1;
+	parent = slash == path ? xstrdup("/") : xasprintf("%.*s", (int)(slash - path), path);
+	if (p->path != NULL && strcmp(p->path, parent) == 0 && p->fd >= 0)
+		return p->fd;
+	dev_parent_clear(p);
+	p->fd = open_parent(rootfd, parent, err);
+	p->path = steal_pointer(&parent);
+	return p->fd;
+}
+
+static int open_parent_create(int rootfd, const char *parent, struct skiff_error **err)
+{
+	return sys_open_in_root(rootfd, parent, SYS_CREATE_DIR, 0755, err);
+}
+
+static int make_node(int rootfd, const struct spec_device *d, struct dev_parent *dp,
+		     struct skiff_error **err)
+{
+	const char *name;
+	int dirfd;
 	mode_t perm = d->has_file_mode ? (d->file_mode & 07777) : 0666;
 	dev_t dev = makedev((unsigned)d->major, (unsigned)d->minor);
 	struct stat st;
 
-	*slash = '\0';
-	dirfd = sys_open_in_root(rootfd, *parent ? parent : "/", SYS_CREATE_DIR, 0755, err);
+	dirfd = dev_parent_of(dp, rootfd, d->path, &name, open_parent_create, err);
 	if (dirfd < 0)
-		return skiff_error_prefix(err, "device %s: ", d->path);
+		return *err ? skiff_error_prefix(err, "device %s: ", d->path)
+			    : skiff_error_set(err, errno, "rootfs.device", "device %s", d->path);
 	if (mknodat(dirfd, name, device_type(d->type) | perm, dev) < 0) {
 		if (errno != EEXIST)
 			return skiff_error_set(err, errno, "rootfs.device",
@@ -76,12 +118,27 @@ static int make_node(int rootfd, const struct spec_device *d, struct skiff_error
 	return 0;
 }
 
-static int bind_node(int rootfd, const struct spec_device *d, struct skiff_error **err)
+/* The parent of a bound device: resolved with no symlink anywhere on the
+ * way, as the device's own path is; -1 and no error when it is missing
+ * (bind_node then takes the way that makes it). */
+static int open_parent_nofollow(int rootfd, const char *parent, struct skiff_error **err)
+{
+	_cleanup_error_ struct skiff_error *e = NULL;
+	int fd = sys_open_in_root_nofollow(rootfd, parent, &e);
+
+	(void)err;
+	return fd;
+}
+
+static int bind_node(int rootfd, const struct spec_device *d, struct dev_parent *dp,
+		     struct skiff_error **err)
 {
 	_cleanup_error_ struct skiff_error *missing = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat host, st;
+	const char *name;
 	char target[32];
+	int dirfd;
 
 	/* The source is the host's node by the same path: check that it is the
 	 * device the spec names, not whatever a path happens to be. */
@@ -92,8 +149,18 @@ static int bind_node(int rootfd, const struct spec_device *d, struct skiff_error
 		return skiff_error_set(err, ENODEV, "rootfs.device",
 				       "the host's %s is not a device", d->path);
 	/* The node's own path, never where a symlink there leads: a /dev/null
-	 * link would put the device over another file (CVE-2025-31133). */
-	fd = sys_open_in_root_nofollow(rootfd, d->path, &missing);
+	 * link would put the device over another file (CVE-2025-31133).  Its
+	 * parent has no symlink on the way; the node is opened without
+	 * following one (a link there is refused below), or made. */
+	dirfd = dev_parent_of(dp, rootfd, d->path, &name, open_parent_nofollow, err);
+	if (dirfd >= 0 && *name != '\0' && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0644);
+	}
+	if (fd < 0)
+		fd = sys_open_in_root_nofollow(rootfd, d->path, &missing);
 	if (fd < 0 && missing->errnum == ENOENT) {
 		fd = sys_open_in_root(rootfd, d->path, SYS_CREATE_FILE, 0644, err);
 		if (fd < 0)
@@ -144,19 +211,22 @@ static bool has_mount(const struct spec *s, const char *dest)
 int devices_setup(const struct init_config *c, int rootfd, struct skiff_error **err)
 {
 	const struct spec_linux *l = c->spec->linux_;
-	int (*create)(int, const struct spec_device *, struct skiff_error **) =
-		can_mknod(c) ? make_node : bind_node;
+	int (*create)(int, const struct spec_device *, struct dev_parent *,
+		      struct skiff_error **) = can_mknod(c) ? make_node : bind_node;
+	struct dev_parent dp = { NULL, -1 };
 	_cleanup_close_ int dev = -1;
+	int rc = 0;
 
 	if (dev_is_bind_mounted(c->spec))
 		return 0;       /* the host's /dev as it is */
-	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
-		if (!listed(l, default_devices[i].path) &&
-		    create(rootfd, &default_devices[i], err) < 0)
-			return -1;
-	for (size_t i = 0; l != NULL && i < l->n_devices; i++)
-		if (create(rootfd, &l->devices[i], err) < 0)
-			return -1;
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(default_devices); i++)
+		if (!listed(l, default_devices[i].path))
+			rc = create(rootfd, &default_devices[i], &dp, err);
+	for (size_t i = 0; rc == 0 && l != NULL && i < l->n_devices; i++)
+		rc = create(rootfd, &l->devices[i], &dp, err);
+	dev_parent_clear(&dp);
+	if (rc < 0)
+		return -1;
 
 	dev = sys_open_in_root(rootfd, "/dev", SYS_CREATE_DIR, 0755, err);
 	if (dev < 0)
