@@ -119,6 +119,12 @@ check_isolation() {
     like "$out" '^/ overlay' "the root is an overlay"
     like "$out" '/dev/shm tmpfs' "/dev/shm is a tmpfs"
     like "$out" $'\n[1-9][0-9]*\n-rw-r--r-- .* /etc/resolv.conf$' "/etc/resolv.conf is the container's own (rootfs-mode.t: where it lives)"
+    # The host's root, stacked on the new one by pivot_root, is detached
+    # (beside the rest of the set-up) before the job starts.
+    local hostroot
+    hostroot=$(mountpoint -d /)
+    skrun "$BB" sh -c "awk '\$5 == \"/\" { print \$3 }' /proc/self/mountinfo"
+    is "$status:$(grep -c -x "$hostroot" <<<"$out")" "0:0" "the host's root ($hostroot) is not mounted in the container"
     skrun --network host "$BB" sh -c 'ls /sys/class/net | wc -l'
     unlike "$out" '^1$' "--network host shares the host's interfaces"
 }
