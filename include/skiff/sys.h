@@ -96,10 +96,11 @@ long sys_quiet_syscall4(long nr, long a, long b, long c, long d);
  * sends the namespace's fd over the unix socket sock (SCM_RIGHTS, one
  * byte), then brings the namespace's lo up and exits: the peer of sock
  * then reads the end of the stream (the caller must have closed its own
- * copy of sock), and lo is up, unless the child could not.  It runs on the caller's memory (no copy of it to make
- * or to fault back in), on mk's stack, making raw system calls only: mk
- * must stay until the caller has reaped the pid returned.  -1 (errno):
- * not started (ENOSYS: not on this architecture). */
+ * copy of sock), and lo is up, unless the child could not.  It runs on
+ * the caller's memory (no copy of it to make or to fault back in), on
+ * mk's stack, making raw system calls only: mk must stay until the caller
+ * has reaped the pid returned.  -1 (errno): not started (ENOSYS: not on
+ * this architecture). */
 struct sys_netns_maker {
 	_Alignas(16) char stack[16384];
 };
