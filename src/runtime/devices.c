@@ -59,12 +59,13 @@ static void dev_parent_clear(struct dev_parent *p)
 	*p = (struct dev_parent){ NULL, -1 };
 }
 
-/* p->fd for the parent of path (its last component in *name), opened by
- * open_parent when it is not the one open already; -1 (errno) if that
- * fails, the error in *err when open_parent sets one. */
+/* p->fd for the parent of path (its last component in *name), opened when
+ * it is not the one open already: made where missing (mknod), or, for a
+ * bound device, resolved with no symlink anywhere on the way, as the
+ * device's own path is, and -1 with no error when that fails (bind_node
+ * then takes the way that makes it or says what crosses a symlink). */
 static int dev_parent_of(struct dev_parent *p, int rootfd, const char *path, const char **name,
-			 int (*open_parent)(int, const char *, struct skiff_error **),
-			 struct skiff_error **err)
+			 bool nofollow, struct skiff_error **err)
 {
 	const char *slash = strrchr(path, '/');
 	_cleanup_free_ char *parent = NULL;
@@ -76,14 +77,10 @@ static int dev_parent_of(struct dev_parent *p, int rootfd, const char *path, con
 	if (p->path != NULL && strcmp(p->path, parent) == 0 && p->fd >= 0)
 		return p->fd;
 	dev_parent_clear(p);
-	p->fd = open_parent(rootfd, parent, err);
+	p->fd = nofollow ? sys_open_in_root_nofollow(rootfd, parent, NULL)
+			 : sys_open_in_root(rootfd, parent, SYS_CREATE_DIR, 0755, err);
 	p->path = steal_pointer(&parent);
 	return p->fd;
-}
-
-static int open_parent_create(int rootfd, const char *parent, struct skiff_error **err)
-{
-	return sys_open_in_root(rootfd, parent, SYS_CREATE_DIR, 0755, err);
 }
 
 static int make_node(int rootfd, const struct spec_device *d, struct dev_parent *dp,
@@ -95,7 +92,7 @@ static int make_node(int rootfd, const struct spec_device *d, struct dev_parent 
 	dev_t dev = makedev((unsigned)d->major, (unsigned)d->minor);
 	struct stat st;
 
-	dirfd = dev_parent_of(dp, rootfd, d->path, &name, open_parent_create, err);
+	dirfd = dev_parent_of(dp, rootfd, d->path, &name, false, err);
 	if (dirfd < 0)
 		return *err ? skiff_error_prefix(err, "device %s: ", d->path)
 			    : skiff_error_set(err, errno, "rootfs.device", "device %s", d->path);
@@ -116,18 +113,6 @@ static int make_node(int rootfd, const struct spec_device *d, struct dev_parent 
 		return skiff_error_set(err, errno, "rootfs.device",
 				       "cannot set the owner and mode of %s", d->path);
 	return 0;
-}
-
-/* The parent of a bound device: resolved with no symlink anywhere on the
- * way, as the device's own path is; -1 and no error when it is missing
- * (bind_node then takes the way that makes it). */
-static int open_parent_nofollow(int rootfd, const char *parent, struct skiff_error **err)
-{
-	_cleanup_error_ struct skiff_error *e = NULL;
-	int fd = sys_open_in_root_nofollow(rootfd, parent, &e);
-
-	(void)err;
-	return fd;
 }
 
 static int bind_node(int rootfd, const struct spec_device *d, struct dev_parent *dp,
@@ -152,7 +137,7 @@ static int bind_node(int rootfd, const struct spec_device *d, struct dev_parent 
 	 * link would put the device over another file (CVE-2025-31133).  Its
 	 * parent has no symlink on the way; the node is opened without
 	 * following one (a link there is refused below), or made. */
-	dirfd = dev_parent_of(dp, rootfd, d->path, &name, open_parent_nofollow, err);
+	dirfd = dev_parent_of(dp, rootfd, d->path, &name, true, err);
 	if (dirfd >= 0 && *name != '\0' && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
 		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
