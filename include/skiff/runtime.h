@@ -411,6 +411,14 @@ struct create_opts {
 	 * up (or given up); the init waits for that before it looks, and
 	 * brings lo up itself when it is still down.  0 or -1: none. */
 	int netns_lo_fd;
+	/* An init killed by a signal while it was being set up (kill -9 of
+	 * the pid the state already shows, the OOM killer) is not a failure
+	 * of create: the container stays recorded, its init a zombie for the
+	 * caller to reap, as it would be had the signal come a moment later,
+	 * once it was ready (skiff run then exits 128+N).  The caller must
+	 * be its subreaper (PR_SET_CHILD_SUBREAPER) to see that.  Otherwise
+	 * create fails and removes the container, as runc's does. */
+	bool keep_killed;
 };
 
 /* *init_pid (when not NULL): the init's pid (once started, the job's, which

@@ -74,6 +74,11 @@ int sys_write_procfs(const char *path, const char *data);
  * with the pid it identifies a process across pid reuse. */
 int sys_proc_start_time(pid_t pid, uint64_t *out);
 
+/* Whether PID, a child of this process, has ended by a signal: a zombie
+ * killed or dumped, left unreaped (waitid WNOWAIT) for whoever reaps it.
+ * One that is exiting is waited for; one that is not is not. */
+bool sys_child_killed(pid_t pid);
+
 /* Opens a pidfd for PID and checks that it is still the process that
  * started at start_time.  Returns -1 with errno ESRCH when it is gone. */
 int sys_pidfd_open_checked(pid_t pid, uint64_t start_time);

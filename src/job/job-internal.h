@@ -118,9 +118,6 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		      bool started, struct job_result *r, uint64_t *start,
 		      struct skiff_error **err);
-/* Whether the init, before the job's command was started, ended by a
- * signal (it is then a zombie, left for job_monitor_watch to reap). */
-bool job_monitor_killed_early(pid_t pid);
 /* Streams or captures the started job's output (out_fd/err_fd: the read
  * ends of its stdout and stderr, or -1 when it writes elsewhere; log_fd:
  * --log-file or -1), enforces --timeout, and waits for it.  Fills

@@ -88,15 +88,6 @@ int job_monitor_start(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 	return 0;
 }
 
-bool job_monitor_killed_early(pid_t pid)
-{
-	siginfo_t si = { 0 };
-
-	if (pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return false;
-	return si.si_pid == pid && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED);
-}
-
 int job_monitor_watch(const struct runtime_ctx *ctx, const char *id, pid_t pid,
 		      const struct job_options *o, int stop_signal, int out_fd, int err_fd,
 		      int log_fd, uint64_t start, struct job_result *r, struct skiff_error **err)

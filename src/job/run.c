@@ -377,7 +377,8 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	 * through (namespaces.c, "chain"). */
 	struct create_opts co = { .bundle = jr->dir, .spec = jr->spec,
 				  .start_now = o->copy_in == NULL && o->copy_out == NULL &&
-					       !job_network_user_mode(jr->net.mode) };
+					       !job_network_user_mode(jr->net.mode),
+				  .keep_killed = true };
 	int rc;
 
 	/* The init's parent exits during set-up: be the one it is given to. */
@@ -548,9 +549,10 @@ int job_run_phases(const struct job_options *o, struct job_result *r,
 	if (rc == 0)
 		rc = job_run_start(&jr, err);
 	/* The init killed (skiff kill, kill -9, the OOM killer) while it
-	 * waited for its start: the other failures follow from that one, and
-	 * the job ends as it would a moment later, by the signal. */
-	if (rc < 0 && jr.created && !r->started && job_monitor_killed_early(jr.pid)) {
+	 * was set up or waited for its start (create_opts.keep_killed): the
+	 * other failures follow from that one, and the job ends as it would
+	 * a moment later, by the signal. */
+	if (rc < 0 && jr.created && !r->started && sys_child_killed(jr.pid)) {
 		skiff_error_free(*err);
 		*err = NULL;
 		jr.start = now_ns();

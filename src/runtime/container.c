@@ -117,7 +117,7 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	_cleanup_seccomp_filter_ struct seccomp_filter *seccomp = NULL;
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	pid_t pid = 0, stage1 = 0;
-	bool go_sent, chain;
+	bool go_sent, chain, recorded;
 
 	*master = -1;
 	if (container_id_validate(id, err) < 0)
@@ -245,12 +245,19 @@ static int do_create(const struct runtime_ctx *ctx, const char *id,
 	 * its set-up fails, ready says why instead (a go it could not take
 	 * is no news then), and the container is removed below.  Reaps
 	 * stage 1 in any case; the first failure is the one kept. */
+	recorded = *err == NULL;
 	if (!chain) {
 		go_sent = *err == NULL && container_init_release(sync_fd, NULL) == 0;
 		container_init_ready(sync_fd, stage1, err);
 		stage1 = 0;
 		if (*err == NULL && !go_sent)
 			container_init_release(sync_fd, err);
+	}
+	/* Lost contact with an init that a signal ended: its parent, stage
+	 * 1, is reaped, and keep_killed's caller is its subreaper. */
+	if (*err != NULL && recorded && o->keep_killed && sys_child_killed(pid)) {
+		skiff_error_free(*err);
+		*err = NULL;
 	}
 	if (*err != NULL)
 		goto fail;

@@ -15,16 +15,19 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <skiff/sys.h>
 #include <skiff/util.h>
 
-int sys_proc_start_time(pid_t pid, uint64_t *out)
+/* Fields 9 (flags) and 22 (starttime) of /proc/PID/stat. */
+static int proc_stat(pid_t pid, unsigned long *flags, uint64_t *start)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", pid);
 	_cleanup_free_ char *stat = NULL;
-	unsigned long long start;
+	unsigned long long st;
+	unsigned long fl;
 	char *p;
 
 	if (read_file_at(AT_FDCWD, path, 8192, &stat, NULL, NULL) < 0) {
@@ -32,15 +35,48 @@ int sys_proc_start_time(pid_t pid, uint64_t *out)
 		return -1;
 	}
 	/* The command name may hold spaces and ')': fields restart after the
-	 * last ')'.  starttime is field 22; field 3 is the first after it. */
+	 * last ')'.  Field 3 is the first after it. */
 	p = strrchr(stat, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1) {
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u "
+				"%*u %*u %*d %*d %*d %*d %*d %*d %llu", &fl, &st) != 2) {
 		errno = EINVAL;
 		return -1;
 	}
-	*out = start;
+	*flags = fl;
+	*start = st;
 	return 0;
+}
+
+int sys_proc_start_time(pid_t pid, uint64_t *out)
+{
+	unsigned long flags;
+
+	return proc_stat(pid, &flags, out);
+}
+
+/* The kernel's PF_EXITING (include/linux/sched.h), set as a task starts
+ * to exit, before it closes its files. */
+#define PF_EXITING_FLAG 0x4UL
+
+bool sys_child_killed(pid_t pid)
+{
+	siginfo_t si = { 0 };
+	unsigned long flags = 0;
+	uint64_t start;
+	int options = WEXITED | WNOWAIT;
+
+	if (pid <= 0)
+		return false;
+	/* One that is exiting is waited for: whoever saw its files close
+	 * (a socket at EOF, a fifo without writer) may ask before it is a
+	 * zombie, and WNOHANG would find nothing yet. */
+	if (proc_stat(pid, &flags, &start) < 0 || !(flags & PF_EXITING_FLAG))
+		options |= WNOHANG;
+	while (waitid(P_PID, (id_t)pid, &si, options) < 0) {
+		if (errno != EINTR)
+			return false;
+	}
+	return si.si_pid == pid && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED);
 }
 
 int sys_pidfd_open_checked(pid_t pid, uint64_t start_time)

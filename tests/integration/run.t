@@ -249,6 +249,37 @@ check_timeout() {
     is "$(jq -c '[.exit_code, .stdout]' <<<"$out")" '[9,"got-usr1\n"]' "--timeout uses the image's StopSignal"
 }
 
+# A job whose init is killed while it is being set up: the state shows
+# the init's pid as soon as it is forked, in parallel with the set-up,
+# and a kill there ends the job as one a moment later does, 137 and
+# nothing said.  --copy-in keeps the runtime from creating and starting
+# at once (the state would be written after the job started), and 200
+# --tmpfs mounts make the set-up long enough (~50 ms here) for the kill
+# to land in it: skiff said "container.init" and exited 125 in 19 of 20
+# such runs before it knew the case.
+check_killed_in_setup() {
+    local i t=() f pid res= want= start
+    for ((i = 0; i < 200; i++)); do t+=(--tmpfs "/t$i"); done
+    for ((i = 0; i < 5; i++)); do
+        skrun_raw --json --copy-in "$SECRET:/in" "${t[@]}" "$BB" sleep 60 \
+            >"$TEST_TMP/ks.out" 2>"$TEST_TMP/ks.err" </dev/null &
+        BG=$!
+        f= start=$SECONDS
+        while [ -z "$f" ] && ((SECONDS - start < 20)); do
+            for f in "$STATE_ROOT"/*/state.json; do [ -e "$f" ] || f=; break; done
+        done
+        pid=$(jq -r '.pid // empty' "$f" 2>/dev/null)
+        [ -n "$pid" ] && kill -KILL "$pid"
+        wait "$BG"
+        res+="$?:$(jq -r '[.exit_code, .signal, .success, .error.id] | @tsv' "$TEST_TMP/ks.out" \
+            2>/dev/null):$(cat "$TEST_TMP/ks.err") "
+        want+=$'137:137\tKILL\tfalse\t: '
+    done
+    is "$res" "$want" "an init killed while it is set up: 137 by SIGKILL, no error, 5 times in 5"
+    is "$(ls -A "$STATE_ROOT" 2>/dev/null | grep -v '^\.')" "" "... no runtime state is left"
+    is "$(ls -A "$S/containers" | grep -v '^names$')" "" "... nor a container directory"
+}
+
 check_data() {
     local vol=$MODE_DIR/vol
     user_dir "$vol"
@@ -538,6 +569,7 @@ each_mode() {
     check_env_workdir_user
     check_json_and_exit_codes
     check_timeout
+    check_killed_in_setup
     check_data
     check_copy
     check_overlay_view
