@@ -108,14 +108,15 @@ static bool etc_in_upper(const struct job_options *o, const struct image_layers 
 	return true;
 }
 
+const char *const job_etc_files[JOB_N_ETC_FILES] = { "hosts", "hostname", "resolv.conf" };
+
 static int write_etc_files(int dirfd, const char *sub, const char *hosts, const char *name,
 			   const char *resolv, struct skiff_error **err)
 {
-	const char *const names[] = { "hosts", "hostname", "resolv.conf" };
-	const char *const texts[] = { hosts, name, resolv };
+	const char *const texts[JOB_N_ETC_FILES] = { hosts, name, resolv };
 
-	for (size_t i = 0; i < 3; i++) {
-		_cleanup_free_ char *path = xasprintf("%s%s", sub, names[i]);
+	for (size_t i = 0; i < JOB_N_ETC_FILES; i++) {
+		_cleanup_free_ char *path = xasprintf("%s%s", sub, job_etc_files[i]);
 
 		if (write_file_new_at(dirfd, path, texts[i], strlen(texts[i]), 0644, err) < 0)
 			return -1;

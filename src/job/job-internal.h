@@ -66,6 +66,9 @@ int job_userns_keep(const char *state_root, const struct sys_id_map *uids,
 /* ---- files.c: what the container's directory holds ------------------------ */
 
 struct job_net;
+/* The files under /etc that skiff gives a container, by name. */
+#define JOB_N_ETC_FILES 3
+extern const char *const job_etc_files[JOB_N_ETC_FILES];
 /* hosts, hostname, resolv.conf and secrets/NAME for the container in
  * dirfd (hosts and resolv.conf as net's mode gives them); the first three
  * in its writable layer, upper/etc, when *in_upper says so, else in dirfd

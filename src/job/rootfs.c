@@ -103,7 +103,6 @@ static int flatten_root(const struct job_rootfs *rf, struct spec *spec, struct s
  * a directory, so the copy's is one (or there is none). */
 static int move_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
 {
-	static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
 	_cleanup_close_ int dir = open(rf->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_close_ int etc = -1;
 
@@ -115,13 +114,13 @@ static int move_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
 	if (etc < 0)
 		return skiff_error_set(err, errno, "job.files", "cannot open %s/rootfs/etc",
 				       rf->dir);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		_cleanup_free_ char *from = xasprintf("upper/etc/%s", names[i]);
+	for (size_t i = 0; i < JOB_N_ETC_FILES; i++) {
+		_cleanup_free_ char *from = xasprintf("upper/etc/%s", job_etc_files[i]);
 
-		if (renameat(dir, from, etc, names[i]) < 0)
+		if (renameat(dir, from, etc, job_etc_files[i]) < 0)
 			return skiff_error_set(err, errno, "job.files",
 					       "cannot move the container's /etc/%s into its "
-					       "flattened root", names[i]);
+					       "flattened root", job_etc_files[i]);
 	}
 	return 0;
 }
