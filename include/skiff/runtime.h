@@ -267,6 +267,13 @@ struct spec_linux {
  * the init mounts inside the container's user and mount namespaces
  * (rootless overlayfs needs the mount made there), over that namespace's
  * "/" before pivot_root: root.path is not used, and need not exist. */
+/* A directory or file of the overlay's top layer (spec_root_overlay.top). */
+struct spec_overlay_file {
+	char *path;              /* relative to the root: "etc", "etc/hosts" */
+	mode_t mode;
+	char *content;           /* NUL-terminated; NULL: a directory */
+};
+
 struct spec_root_overlay {
 	char **lower;            /* layer trees, topmost first, NULL-terminated */
 	size_t n_lower;
@@ -280,7 +287,16 @@ struct spec_root_overlay {
 	 * mounted at tmpfs_dir first: the writable layer is capped. */
 	char *tmpfs_size;
 	char *tmpfs_dir;
+	/* What the container finds above the layers (skiff run's /etc/hosts,
+	 * hostname, resolv.conf), parents before children: made on a small
+	 * tmpfs of its own, stacked as the topmost layer, rather than in
+	 * upper on the store's disk.  A write copies a file up, as any
+	 * layer's.  Owned by the container's root. */
+	struct spec_overlay_file *top;
+	size_t n_top;
 };
+/* Frees o and everything it holds (NULL: nothing). */
+void spec_root_overlay_free(struct spec_root_overlay *o);
 
 struct spec {
 	char *oci_version;

@@ -3,17 +3,20 @@
  * and /etc/resolv.conf, and /run/secrets/NAME (DIR/secrets/NAME,
  * bind-mounted in).
  *
- * Over an overlay root the three /etc files are written straight into the
- * container's writable layer, DIR/upper/etc, before the overlay is
- * mounted: they are the container's and go with it, as Podman's are, but
- * need no mount point made through the overlay (a copy-up of /etc and
- * three creates) and no bind mounts, which were a tenth of a run's start.
- * That is done only where the result is the same as the copy-up's: the
- * image's /etc (its top-most entry) is a directory the container's root
- * owns, or there is none; DIR/upper/etc then takes its mode.  Otherwise,
- * and over a flattened root or a --storage-limit tmpfs (made by the init),
- * they are DIR/hosts, DIR/hostname and DIR/resolv.conf, bind-mounted over
- * the image's. */
+ * Over an overlay root the three /etc files are the overlay's topmost
+ * layer, a small tmpfs the init makes for them (runtime/rootfs.c,
+ * root_overlay.top): they are the container's and go with it, as Podman's
+ * are, but need no mount point made through the overlay (a copy-up of
+ * /etc and three creates) and no bind mounts, which were a tenth of a
+ * run's start; nor, as files in the writable layer would, four inodes
+ * made and freed on the store's disk.  The job may edit or replace them:
+ * a write copies them up as it would the image's.  That is done only
+ * where the result is the same as the copy-up's: the image's /etc (its
+ * top-most entry) is a directory the container's root owns, or there is
+ * none; the layer's /etc then takes its mode.  Otherwise, and over a
+ * flattened root or a --storage-limit tmpfs (made by the init), they are
+ * DIR/hosts, DIR/hostname and DIR/resolv.conf, bind-mounted over the
+ * image's. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -81,9 +84,9 @@ static int write_secret(int dirfd, const char *spec, char ***env, size_t *n_env,
 	return 0;
 }
 
-/* Whether the /etc files can go into the writable layer (see above);
- * *mode: the mode DIR/upper/etc gets. */
-static bool etc_in_upper(const struct job_options *o, const struct image_layers *l,
+/* Whether the /etc files can be the overlay's top layer (see above);
+ * *mode: the mode its /etc gets. */
+static bool etc_in_layer(const struct job_options *o, const struct image_layers *l,
 			 mode_t *mode)
 {
 	*mode = 0755;
@@ -110,43 +113,32 @@ static bool etc_in_upper(const struct job_options *o, const struct image_layers 
 
 const char *const job_etc_files[JOB_N_ETC_FILES] = { "hosts", "hostname", "resolv.conf" };
 
-static int write_etc_files(int dirfd, const char *sub, const char *hosts, const char *name,
-			   const char *resolv, struct skiff_error **err)
+void job_etc_clear(struct job_etc *etc)
 {
-	const char *const texts[JOB_N_ETC_FILES] = { hosts, name, resolv };
-
 	for (size_t i = 0; i < JOB_N_ETC_FILES; i++) {
-		_cleanup_free_ char *path = xasprintf("%s%s", sub, job_etc_files[i]);
-
-		if (write_file_new_at(dirfd, path, texts[i], strlen(texts[i]), 0644, err) < 0)
-			return -1;
+		free(etc->text[i]);
+		etc->text[i] = NULL;
 	}
-	return 0;
 }
 
 int job_write_files(int dirfd, const struct job_options *o, const struct image_layers *l,
-		    const struct job_net *net, const char *hostname, bool *in_upper,
+		    const struct job_net *net, const char *hostname, struct job_etc *etc,
 		    char ***env, struct skiff_error **err)
 {
-	/* hosts and resolv.conf depend on the network (net.c). */
-	_cleanup_free_ char *hosts = job_net_hosts(net, o, hostname);
-	_cleanup_free_ char *name = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *resolv = job_net_resolv_conf(net, o);
 	size_t n_env = 0;
-	mode_t mode;
 
 	*env = NULL;
-	*in_upper = etc_in_upper(o, l, &mode);
+	/* hosts and resolv.conf depend on the network (net.c). */
+	etc->text[0] = job_net_hosts(net, o, hostname);
+	etc->text[1] = xasprintf("%s\n", hostname);
+	etc->text[2] = job_net_resolv_conf(net, o);
+	etc->in_layer = etc_in_layer(o, l, &etc->dir_mode);
 	/* The container's directory is new and only the container reads
-	 * these: no temporary file and rename.  The runtime finds upper made
-	 * (runtime/rootfs.c); mkdir's mode is the umask's, hence the chmod. */
-	if (*in_upper &&
-	    ((mkdirat(dirfd, "upper", 0755) < 0 && errno != EEXIST) ||
-	     mkdirat(dirfd, "upper/etc", 0700) < 0 || fchmodat(dirfd, "upper/etc", mode, 0) < 0))
-		return skiff_error_set(err, errno, "job.files",
-				       "cannot make etc in the container's writable layer");
-	if (write_etc_files(dirfd, *in_upper ? "upper/etc/" : "", hosts, name, resolv, err) < 0)
-		return skiff_error_prefix(err, "the container's /etc files: ");
+	 * these: no temporary file and rename. */
+	for (size_t i = 0; !etc->in_layer && i < JOB_N_ETC_FILES; i++)
+		if (write_file_new_at(dirfd, job_etc_files[i], etc->text[i],
+				      strlen(etc->text[i]), 0644, err) < 0)
+			return skiff_error_prefix(err, "the container's /etc files: ");
 	if (o->secrets != NULL && mkdirat(dirfd, "secrets", 0700) < 0)
 		return skiff_error_set(err, errno, "job.files", "cannot make the secrets dir");
 	for (char **s = o->secrets; s && *s; s++)

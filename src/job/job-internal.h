@@ -42,7 +42,7 @@ struct job_spec_input {
 	size_t n_map;
 	const char *dir;             /* the container's directory (absolute) */
 	const char *hostname;
-	bool etc_in_upper;           /* /etc/hosts... are in DIR/upper/etc */
+	bool etc_in_layer;           /* /etc/hosts... are the overlay's top layer */
 	bool rootless;
 	char **secret_env;           /* "NAME=value" of type=env secrets */
 	/* networking: rootless --network ns:PATH runs in the user namespace
@@ -69,12 +69,20 @@ struct job_net;
 /* The files under /etc that skiff gives a container, by name. */
 #define JOB_N_ETC_FILES 3
 extern const char *const job_etc_files[JOB_N_ETC_FILES];
-/* hosts, hostname, resolv.conf and secrets/NAME for the container in
- * dirfd (hosts and resolv.conf as net's mode gives them); the first three
- * in its writable layer, upper/etc, when *in_upper says so, else in dirfd
- * to be bind-mounted.  env gets the "NAME=value" of type=env secrets. */
+/* The container's /etc/hosts, hostname and resolv.conf. */
+struct job_etc {
+	bool in_layer;               /* the overlay's top layer has them, not DIR */
+	mode_t dir_mode;             /* that layer's /etc: the image's mode */
+	char *text[JOB_N_ETC_FILES]; /* in_layer: their contents */
+};
+void job_etc_clear(struct job_etc *etc);
+/* hosts, hostname, resolv.conf and secrets/NAME for the container (hosts
+ * and resolv.conf as net's mode gives them): the first three kept in etc
+ * for the overlay's top layer when etc->in_layer says so, else written in
+ * dirfd to be bind-mounted; the secrets in dirfd.  env gets the
+ * "NAME=value" of type=env secrets. */
 int job_write_files(int dirfd, const struct job_options *o, const struct image_layers *l,
-		    const struct job_net *net, const char *hostname, bool *in_upper,
+		    const struct job_net *net, const char *hostname, struct job_etc *etc,
 		    char ***env, struct skiff_error **err);
 
 /* ---- copy.c: files in and out of the container's root -------------------- */
@@ -103,7 +111,7 @@ struct job_rootfs {
 	const char *dir;              /* the container's directory, absolute */
 	const char *dir_rel;          /* the same, relative to the store */
 	bool userxattr;               /* the layers' whiteouts are user.overlay.* */
-	bool etc_in_upper;            /* /etc/hosts... are in DIR/upper/etc (files.c) */
+	const struct job_etc *etc;    /* /etc/hosts... (files.c) */
 };
 /* container_create over the root o->rootfs_mode asks for; in auto mode a
  * refused overlay is said once on notice_fd, then the container is created
@@ -218,6 +226,7 @@ struct job_run {
 	struct image_layers layers;
 	json_t *config;
 	struct job_spec_input in;
+	struct job_etc etc;
 	struct spec *spec;
 	char *state_root, *dir, *cdir_rel, *hostname;
 	char **secret_env;

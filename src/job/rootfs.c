@@ -63,19 +63,16 @@ static struct spec_root_overlay *overlay_of(const struct job_rootfs *rf)
 	}
 	ov->upper = xasprintf("%s/upper", wl);
 	ov->work = xasprintf("%s/work", wl);
+	if (rf->etc->in_layer) {
+		ov->n_top = 1 + JOB_N_ETC_FILES;
+		ov->top = xzalloc(ov->n_top * sizeof(*ov->top));
+		ov->top[0] = (struct spec_overlay_file){ xstrdup("etc"), rf->etc->dir_mode, NULL };
+		for (size_t i = 0; i < JOB_N_ETC_FILES; i++)
+			ov->top[1 + i] = (struct spec_overlay_file){
+				xasprintf("etc/%s", job_etc_files[i]), 0644,
+				xstrdup(rf->etc->text[i]) };
+	}
 	return ov;
-}
-
-static void overlay_free(struct spec_root_overlay *ov)
-{
-	if (ov == NULL)
-		return;
-	strv_free(ov->lower);
-	free(ov->upper);
-	free(ov->work);
-	free(ov->tmpfs_size);
-	free(ov->tmpfs_dir);
-	free(ov);
 }
 
 /* The layers applied into DIR/rootfs (made by image_flatten), with the
@@ -90,18 +87,18 @@ static int flatten_root(const struct job_rootfs *rf, struct spec *spec, struct s
 				       "the root of this container is a flattened copy "
 				       "(--rootfs-mode flatten, or overlayfs unusable here): drop "
 				       "--storage-limit, or run where overlayfs works");
-	overlay_free(spec->root_overlay);
+	spec_root_overlay_free(spec->root_overlay);
 	spec->root_overlay = NULL;
 	if (image_flatten(rf->s, rf->layers->id, dest, err) < 0)
 		return skiff_error_prefix(err, "flattening the image for the container's root: ");
 	return 0;
 }
 
-/* The /etc files written into the writable layer (files.c), moved into the
- * flattened copy that replaces the refused overlay: over the image's own,
- * as the overlay showed them.  The image's top-most /etc was checked to be
- * a directory, so the copy's is one (or there is none). */
-static int move_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
+/* The /etc files the refused overlay's top layer was to hold (files.c),
+ * written into the flattened copy that replaces it: over the image's own,
+ * as the overlay would have shown them.  The image's top-most /etc was
+ * checked to be a directory, so the copy's is one (or there is none). */
+static int write_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
 {
 	_cleanup_close_ int dir = open(rf->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_close_ int etc = -1;
@@ -114,14 +111,11 @@ static int move_etc_files(const struct job_rootfs *rf, struct skiff_error **err)
 	if (etc < 0)
 		return skiff_error_set(err, errno, "job.files", "cannot open %s/rootfs/etc",
 				       rf->dir);
-	for (size_t i = 0; i < JOB_N_ETC_FILES; i++) {
-		_cleanup_free_ char *from = xasprintf("upper/etc/%s", job_etc_files[i]);
-
-		if (renameat(dir, from, etc, job_etc_files[i]) < 0)
-			return skiff_error_set(err, errno, "job.files",
-					       "cannot move the container's /etc/%s into its "
-					       "flattened root", job_etc_files[i]);
-	}
+	for (size_t i = 0; i < JOB_N_ETC_FILES; i++)
+		if (write_file_atomic_at(etc, job_etc_files[i], rf->etc->text[i],
+					 strlen(rf->etc->text[i]), 0644, err) < 0)
+			return skiff_error_prefix(err, "the container's /etc/%s in its flattened "
+						  "root: ", job_etc_files[i]);
 	return 0;
 }
 
@@ -167,12 +161,8 @@ int job_rootfs_create(const struct runtime_ctx *ctx, const char *id, struct crea
 		dprintf(notice_fd, "skiff: overlayfs cannot be used here (%s); the container's "
 			"root is a flattened copy of the image instead (--rootfs-mode)\n", why);
 	}
-	if (rf->etc_in_upper) {
-		if (flatten_root(rf, spec, err) < 0 || move_etc_files(rf, err) < 0 ||
-		    remove_writable_layer(rf, err) < 0)
-			return -1;
-	} else if (remove_writable_layer(rf, err) < 0 || flatten_root(rf, spec, err) < 0) {
+	if (remove_writable_layer(rf, err) < 0 || flatten_root(rf, spec, err) < 0 ||
+	    (rf->etc->in_layer && write_etc_files(rf, err) < 0))
 		return -1;
-	}
 	return container_create(ctx, id, co, pid, started, err);
 }

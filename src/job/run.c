@@ -10,9 +10,9 @@
  * With -d, a monitor process runs them all and reports after start
  * (job/detach.c).
  *
- *   STORE/containers/ID/          upper/ and work/ (the writable layer;
- *                                 upper/etc/hosts, hostname, resolv.conf),
- *                                 or hosts, hostname, resolv.conf (files.c),
+ *   STORE/containers/ID/          upper/ and work/ (the writable layer),
+ *                                 hosts, hostname, resolv.conf unless the
+ *                                 overlay's top layer has them (files.c),
  *                                 secrets/, rootfs/ (a flattened root
  *                                 only); the run's record (see
  *                                 job/containers.c)
@@ -341,8 +341,9 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	}
 	jr->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
 	if (job_write_files(jr->cdirfd, o, &jr->layers, &jr->net, jr->hostname,
-			    &jr->in.etc_in_upper, &jr->secret_env, err) < 0)
+			    &jr->etc, &jr->secret_env, err) < 0)
 		return -1;
+	jr->in.etc_in_layer = jr->etc.in_layer;
 	jr->in.dir = jr->dir;
 	jr->in.hostname = jr->hostname;
 	jr->in.secret_env = jr->secret_env;
@@ -389,7 +390,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT,
-						     jr->in.etc_in_upper },
+						     &jr->etc },
 			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
 			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);
@@ -515,6 +516,7 @@ void job_run_clear(struct job_run *jr)
 	image_layers_clear(&jr->layers);
 	strv_free(jr->secret_env);
 	jr->secret_env = NULL;
+	job_etc_clear(&jr->etc);
 	free(jr->state_root);
 	free(jr->dir);
 	free(jr->cdir_rel);

@@ -536,8 +536,8 @@ int job_build_spec(const struct job_spec_input *in, struct spec **out, int *stop
 	}
 
 	/* What Podman gives a container: its own hosts, hostname, resolv.conf,
-	 * in its writable layer already, or bound from its directory. */
-	for (size_t i = 0; !in->etc_in_upper && i < JOB_N_ETC_FILES; i++) {
+	 * in the overlay's top layer already, or bound from its directory. */
+	for (size_t i = 0; !in->etc_in_layer && i < JOB_N_ETC_FILES; i++) {
 		_cleanup_free_ char *dest = xasprintf("/etc/%s", job_etc_files[i]);
 
 		add_bind(mounts, in->dir, job_etc_files[i], dest, false);

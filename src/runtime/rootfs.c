@@ -337,22 +337,28 @@ static int overlay_set(int fs, const char *key, const char *value)
 }
 
 /* The layers are given one by one ("lowerdir+", Linux 6.8): a joined
- * lowerdir string would be bounded by a page, about 35 store paths. */
-static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one_by_one)
+ * lowerdir string would be bounded by a page, about 35 store paths.  top:
+ * the path of the top layer (root_overlay.top), or NULL. */
+static int overlay_configure(int fs, const struct spec_root_overlay *o, const char *top,
+			     bool one_by_one)
 {
 	if (one_by_one) {
+		if (top != NULL && overlay_set(fs, "lowerdir+", top) < 0)
+			return -1;
 		for (size_t i = 0; i < o->n_lower; i++)
 			if (overlay_set(fs, "lowerdir+", o->lower[i]) < 0)
 				return -1;
 	} else {
-		size_t len = 1;
+		size_t len = 1 + (top != NULL ? strlen(top) + 1 : 0);
 
 		for (size_t i = 0; i < o->n_lower; i++)
 			len += strlen(o->lower[i]) + 1;
 		_cleanup_free_ char *joined = xzalloc(len);
 
+		if (top != NULL)
+			strcat(joined, top);
 		for (size_t i = 0; i < o->n_lower; i++) {
-			if (i > 0)
+			if (joined[0] != '\0')
 				strcat(joined, ":");
 			strcat(joined, o->lower[i]);
 		}
@@ -371,6 +377,54 @@ static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one
 	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
 }
 
+/* root_overlay.top on a tmpfs made for it, attached, in this private
+ * mount namespace only, over the container's state directory `at` (the
+ * overlay takes a layer that is a mount of the namespace; Linux 6.15 would
+ * take it detached): a directory of the container's own that nothing else
+ * set up here reads, and under the old root, which pivot_root detaches
+ * with it.  The store's disk makes and frees no inode for these files, as
+ * it would in upper. */
+static int make_top_layer(const struct spec_root_overlay *o, const char *at,
+			  struct skiff_error **err)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	_cleanup_close_ int mnt = -1;
+
+	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0)
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot make the tmpfs of the container's /etc files");
+	for (size_t i = 0; i < o->n_top; i++) {
+		const struct spec_overlay_file *f = &o->top[i];
+		_cleanup_close_ int fd = -1;
+		size_t len;
+
+		/* The modes exactly: not the umask's. */
+		if (f->content == NULL) {
+			if (mkdirat(mnt, f->path, f->mode) < 0 ||
+			    fchmodat(mnt, f->path, f->mode, 0) < 0)
+				return skiff_error_set(err, errno, "rootfs.overlay",
+						       "cannot make /%s in the container", f->path);
+			continue;
+		}
+		len = strlen(f->content);
+		errno = 0;
+		fd = openat(mnt, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    f->mode);
+		if (fd < 0 || write(fd, f->content, len) != (ssize_t)len || fchmod(fd, f->mode) < 0)
+			return skiff_error_set(err, errno ? errno : EIO, "rootfs.overlay",
+					       "cannot write /%s in the container", f->path);
+	}
+	if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot attach the tmpfs of the container's /etc files on %s",
+				       at);
+	return 0;
+}
+
 /* root_overlay: overlayfs over the image's layers, made here, inside the
  * container's user and mount namespaces, and attached over this private
  * namespace's "/": no directory is needed as its mount point (one to make
@@ -378,10 +432,11 @@ static int overlay_configure(int fs, const struct spec_root_overlay *o, bool one
  * from the root does not cross a mount stacked on that root, so the host's
  * paths the other mounts name stay reachable until pivot_root; *rootfd:
  * the overlay's root. */
-static int mount_root_overlay(const struct spec_root_overlay *o, int *rootfd,
-			      struct skiff_error **err)
+static int mount_root_overlay(const struct init_config *c, const struct spec_root_overlay *o,
+			      int *rootfd, struct skiff_error **err)
 {
 	_cleanup_close_ int fs = -1, mnt = -1;
+	_cleanup_free_ char *top_path = NULL;
 
 	if (o->n_lower == 0)
 		return skiff_error_set(err, EINVAL, "rootfs.overlay",
@@ -394,18 +449,31 @@ static int mount_root_overlay(const struct spec_root_overlay *o, int *rootfd,
 					       "cannot mount the size-capped tmpfs (%s) for the "
 					       "writable layer on %s", data, o->tmpfs_dir);
 	}
-	if ((mkdir(o->upper, 0755) < 0 && errno != EEXIST) ||
-	    (mkdir(o->work, 0700) < 0 && errno != EEXIST))
+	/* upper's mode is the root's: 0755 whatever the umask. */
+	if (mkdir(o->upper, 0755) == 0) {
+		if (chmod(o->upper, 0755) < 0)
+			return skiff_error_set(err, errno, "rootfs.overlay",
+					       "cannot create the writable layer %s", o->upper);
+	} else if (errno != EEXIST) {
+		return skiff_error_set(err, errno, "rootfs.overlay",
+				       "cannot create the writable layer %s", o->upper);
+	}
+	if (mkdir(o->work, 0700) < 0 && errno != EEXIST)
 		return skiff_error_set(err, errno, "rootfs.overlay",
 				       "cannot create the writable layer %s", o->upper);
 	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return skiff_error_set(err, errno, "rootfs.overlay.unsupported",
 				       "cannot use overlayfs (is the overlay module loaded?)");
-	if (overlay_configure(fs, o, true) < 0) {
+	if (o->n_top > 0) {
+		top_path = xasprintf("%s/%s", c->ctx->state_root, c->id);
+		if (make_top_layer(o, top_path, err) < 0)
+			return -1;
+	}
+	if (overlay_configure(fs, o, top_path, true) < 0) {
 		close(fs);
 		fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-		if (fs < 0 || overlay_configure(fs, o, false) < 0)
+		if (fs < 0 || overlay_configure(fs, o, top_path, false) < 0)
 			return skiff_error_set(err, errno, "rootfs.overlay.unsupported",
 					       "cannot mount the overlay of %zu layers over %s%s",
 					       o->n_lower, o->upper,
@@ -436,7 +504,7 @@ int rootfs_setup(const struct init_config *c, struct skiff_error **err)
 				       "cannot make the mount tree private");
 	/* pivot_root needs the new root to be a mount point. */
 	if (s->root_overlay != NULL) {
-		if (mount_root_overlay(s->root_overlay, &rootfd, err) < 0)
+		if (mount_root_overlay(c, s->root_overlay, &rootfd, err) < 0)
 			return -1;
 	} else {
 		if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

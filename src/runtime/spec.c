@@ -712,15 +712,25 @@ void spec_free(struct spec *s)
 	hooks_free(s->hooks);
 	spec_kv_free(s->annotations, s->n_annotations);
 	spec_linux_free(s->linux_);
-	if (s->root_overlay != NULL) {
-		strv_free(s->root_overlay->lower);
-		free(s->root_overlay->upper);
-		free(s->root_overlay->work);
-		free(s->root_overlay->tmpfs_size);
-		free(s->root_overlay->tmpfs_dir);
-		free(s->root_overlay);
-	}
+	spec_root_overlay_free(s->root_overlay);
 	free(s);
+}
+
+void spec_root_overlay_free(struct spec_root_overlay *o)
+{
+	if (o == NULL)
+		return;
+	strv_free(o->lower);
+	free(o->upper);
+	free(o->work);
+	free(o->tmpfs_size);
+	free(o->tmpfs_dir);
+	for (size_t i = 0; i < o->n_top; i++) {
+		free(o->top[i].path);
+		free(o->top[i].content);
+	}
+	free(o->top);
+	free(o);
 }
 
 /* ---- queries ------------------------------------------------------------- */

@@ -84,10 +84,11 @@ check_flatten() {
 }
 
 # The container's /etc/hosts, /etc/hostname and /etc/resolv.conf: files of
-# its writable layer over an overlay root whose image /etc is a directory
-# the container's root owns (so the job may edit or replace them); else, and
-# over a flattened root, bind mounts from its directory.  Either way the
-# contents are the container's and the stored layers are untouched.
+# the overlay's top layer (a tmpfs of the container's) over an overlay root
+# whose image /etc is a directory the container's root owns (so the job may
+# edit or replace them: a write copies them up); else, and over a flattened
+# root, bind mounts from its directory.  Either way the contents are the
+# container's and the stored layers are untouched.
 check_etc_files() {
     local before bb=(-v /bin/busybox:/busybox:ro)
     # their mounts (by the target's resolved path), /etc/hostname, /etc
@@ -105,7 +106,21 @@ check_etc_files() {
         sed -i "s/^127.0.1.1.*/127.0.1.1 edited/" /etc/hosts && grep edited /etc/hosts
         grep -c "^root:" /etc/passwd'
     is "$status:$out" $'0:0\neh\n1\n1\n127.0.1.1 edited\n1' \
-        "overlay root: the /etc files are the container's, in its writable layer (no mount; sed -i works), beside the image's /etc"
+        "overlay root: the /etc files are the container's, above the image's layers (no mount; sed -i works), beside the image's /etc"
+    # Not files of the store's disk: the writable layer has them only once
+    # the job writes one.
+    local kept
+    skrun --keep --json "$BB" cat /etc/hosts
+    kept=$(jq -r .container_id <<<"$out")
+    is "$(ls -A "$S/containers/$kept/upper" | tr '\n' ' ')" "" \
+        "a job that only reads them leaves the writable layer empty"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" "$kept"
+    skrun --keep --json "$BB" sh -c 'echo "10.0.0.9 added" >>/etc/hosts'
+    kept=$(jq -r .container_id <<<"$out")
+    is "$(ls -A "$S/containers/$kept/upper/etc" | tr '\n' ' '):$(tail -n 1 "$S/containers/$kept/upper/etc/hosts")" \
+        "hosts :10.0.0.9 added" "a write copies /etc/hosts up into the writable layer, alone"
+    capture "${SK[@]}" rm --store "$S" --root "$STATE_ROOT" "$kept"
+    is "$status" 0 "skiff rm of those containers"
     skrun --hostname mh "${bb[@]}" "$MULTI" /busybox sh -c "$probe"
     is "$status:$out" $'0:0\nmh\n755 0:0' "the image's /etc keeps its mode and owner"
     skrun --read-only --hostname rh "$BB" sh -c 'cat /etc/hostname; echo x >/etc/hostname || echo refused'
@@ -116,7 +131,7 @@ check_etc_files() {
     if [ "$MODE" = single ]; then
         # one mapped id: the container's root owns every file
         is "$status:$out" $'0:0\noh\n750 0:0' \
-            "/etc of another owner (collapsed to root here): in the writable layer, its mode kept"
+            "/etc of another owner (collapsed to root here): above the layers, its mode kept"
     else
         is "$status:$out" $'0:3\noh\n750 1000:1000' "/etc of another owner: bind-mounted, the image's /etc as it is"
     fi
