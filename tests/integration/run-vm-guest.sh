@@ -55,4 +55,18 @@ is "$(jq -r .stdout <<<"$out")" "all-forked" "--pids-limit 64: the same job fork
 run --cpus 0.5 localhost/busybox sh -c 'cat /sys/fs/cgroup/cpu.max'
 is "$out" "50000 100000" "--cpus 0.5: cpu.max in the container's cgroup"
 
+# The /etc files as the overlay's top layer on this older kernel (Debian's:
+# a layer must be attached in the namespace).  Rootless, the tmpfs store
+# may refuse overlay's user xattrs (before Linux 6.6), and the root is
+# then a flattened copy that has them too.
+run --hostname vmh localhost/busybox sh -c \
+    'cat /etc/hostname; echo "10.1.2.3 x" >>/etc/hosts && tail -n 1 /etc/hosts
+     grep -c " /etc/hosts " /proc/self/mountinfo; head -n 1 /proc/self/mountinfo'
+if [ "$(id -u)" -eq 0 ] || [[ $err != *"overlayfs cannot be used"* ]]; then
+    like "$status:$out" $'^0:vmh\n10.1.2.3 x\n0\n[^\n]* / / [^\n]* - overlay ' \
+        "an overlay root: /etc/hostname and /etc/hosts from its top layer, writable"
+else
+    like "$status:$out" $'^0:vmh\n10.1.2.3 x\n' "a flattened root: /etc/hostname and /etc/hosts"
+fi
+
 echo done
