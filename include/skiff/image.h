@@ -200,10 +200,11 @@ int image_prune(struct image_store *s, struct image_prune_result *r,
 /* What a container is made of (image/images.c): IMAGE as for
  * image_inspect; dirs are the unpacked layer trees, lowest first. */
 /* The job face's containers live in STORE/containers/ID/; each records in
- * its file "image" the manifest digest of the image its root stacks, and
- * image_prune keeps what any container there uses. */
+ * its file job.json, a JSON object, the member "image_digest": the manifest
+ * digest of the image its root stacks.  image_prune keeps what any
+ * container there uses. */
 #define STORE_CONTAINERS "containers"
-#define STORE_CONTAINER_IMAGE "image"
+#define STORE_CONTAINER_RECORD "job.json"
 
 struct image_layers {
 	char *name;              /* the stored name */

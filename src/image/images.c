@@ -289,21 +289,22 @@ static void push(char ***v, size_t *n, const char *s)
 
 /* The digests (blobs) and diff_ids (layers) that the tags use. */
 /* The manifest digest a container of the job face recorded (see image.h:
- * STORE_CONTAINER_IMAGE), or NULL. */
+ * STORE_CONTAINER_RECORD), or NULL. */
 static char *container_manifest(struct image_store *s, const char *id)
 {
-	_cleanup_free_ char *path = xasprintf(STORE_CONTAINERS "/%s/" STORE_CONTAINER_IMAGE, id);
-	char *data = NULL;
+	_cleanup_free_ char *path = xasprintf(STORE_CONTAINERS "/%s/" STORE_CONTAINER_RECORD, id);
+	_cleanup_free_ char *data = NULL;
+	_cleanup_json_ json_t *record = NULL;
+	const char *digest;
 	size_t len;
 
-	if (read_file_at(s->dirfd, path, 128, &data, &len, NULL) < 0)
+	if (read_file_at(s->dirfd, path, 16u << 20, &data, &len, NULL) < 0)
 		return NULL;
-	data[strcspn(data, "\n")] = '\0';
-	if (image_digest_parse(data, "a container's image", NULL) < 0) {
-		free(data);
+	record = json_loadb(data, len, 0, NULL);
+	digest = json_string_value(json_object_get(record, "image_digest"));
+	if (digest == NULL || image_digest_parse(digest, "a container's image", NULL) < 0)
 		return NULL;
-	}
-	return data;
+	return xstrdup(digest);
 }
 
 static int used(struct image_store *s, char ***blobs, char ***layers, struct skiff_error **err)

@@ -5,8 +5,12 @@
  *
  *   STORE/containers/ID/job.json     id, name, image, command, created,
  *                                    the state root, the stop signal and
- *                                    timeout, the monitor's pid
- *   STORE/containers/ID/started      when the job's command started
+ *                                    timeout, the monitor's pid; its
+ *                                    image_digest is what prune keeps
+ *   STORE/containers/ID/             its xattr user.skiff.started: when
+ *                                    the job's command started (or the
+ *                                    file started, on a file system
+ *                                    without user xattrs)
  *   STORE/containers/ID/result.json  the --json result, once it ended (a
  *                                    run without --keep writes it only
  *                                    for a reader holding the lock)
@@ -23,13 +27,15 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "job/job-internal.h"
 
-#define RECORD "job.json"
+#define RECORD STORE_CONTAINER_RECORD
 #define STARTED "started"
+#define STARTED_XATTR "user.skiff.started"
 #define RESULT "result.json"
 #define NAMES STORE_CONTAINERS "/names"
 
@@ -81,9 +87,15 @@ int job_record_write(struct job_run *jr, struct skiff_error **err)
 void job_record_started(struct job_run *jr)
 {
 	_cleanup_error_ struct skiff_error *e = NULL;
+	size_t len;
 
 	free(jr->r->started_at);
 	jr->r->started_at = job_time_now();
+	len = strlen(jr->r->started_at);
+	/* An attribute of the directory: no inode to make and free on the
+	 * store's disk, as a file would be. */
+	if (fsetxattr(jr->cdirfd, STARTED_XATTR, jr->r->started_at, len, 0) == 0)
+		return;
 	if (write_file_atomic_at(jr->cdirfd, STARTED, jr->r->started_at,
 				 strlen(jr->r->started_at), 0644, &e) < 0)
 		skiff_log_error(e);
@@ -188,7 +200,17 @@ static void entry_refresh(struct entry *e)
 	e->result = load_json_at(e->dirfd, RESULT);
 	free(e->started);
 	e->started = NULL;
-	read_file_at(e->dirfd, STARTED, 4096, &e->started, NULL, NULL);
+	{
+		char t[64];
+		ssize_t n = fgetxattr(e->dirfd, STARTED_XATTR, t, sizeof(t) - 1);
+
+		if (n > 0) {
+			t[n] = '\0';
+			e->started = xstrdup(t);
+		} else {
+			read_file_at(e->dirfd, STARTED, 4096, &e->started, NULL, NULL);
+		}
+	}
 	e->pid = 0;
 	if (e->result != NULL) {
 		e->status = "exited";

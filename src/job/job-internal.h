@@ -265,7 +265,8 @@ int job_run_phases(const struct job_options *o, struct job_result *r,
 /* STORE/containers/ID/job.json (what ps and inspect show, the state root
  * and stop signal kill and stop use) and the lock file readers hold. */
 int job_record_write(struct job_run *jr, struct skiff_error **err);
-/* STORE/containers/ID/started: the time the job started. */
+/* When the job started: STORE/containers/ID's xattr user.skiff.started
+ * (or its file started). */
 void job_record_started(struct job_run *jr);
 /* STORE/containers/ID/result.json, atomically: the --json document. */
 void job_record_result(struct job_run *jr, const struct skiff_error *e);

@@ -330,15 +330,6 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 		return -1;
 	jr->cdir_rel = xasprintf(CONTAINERS "/%s", r->container_id);
 	jr->dir = xasprintf("%s/%s", image_store_path(jr->s), jr->cdir_rel);
-	/* prune keeps the layers of the image named here (kept containers
-	 * hold no lock on the store). */
-	{
-		_cleanup_free_ char *m = xasprintf("%s\n", jr->layers.manifest);
-
-		if (write_file_atomic_at(jr->cdirfd, STORE_CONTAINER_IMAGE, m, strlen(m), 0644,
-					 err) < 0)
-			return -1;
-	}
 	jr->hostname = o->hostname ? xstrdup(o->hostname) : xasprintf("%.12s", r->container_id);
 	if (job_write_files(jr->cdirfd, o, &jr->layers, &jr->net, jr->hostname,
 			    &jr->etc, &jr->secret_env, err) < 0)
@@ -350,7 +341,9 @@ int job_run_prepare(struct job_run *jr, struct skiff_error **err)
 	if (job_build_spec(&jr->in, &jr->spec, &jr->stop_signal, err) < 0)
 		return -1;
 	job_events_args(jr->ev, jr->spec->process->args);
-	/* What skiff ps, inspect, wait, kill and stop read from another shell. */
+	/* What skiff ps, inspect, wait, kill and stop read from another
+	 * shell; its image_digest is what prune keeps (kept containers hold
+	 * no lock on the store). */
 	if (job_record_write(jr, err) < 0)
 		return -1;
 	/* The image is recorded in the directory (prune keeps it): skiff

@@ -444,8 +444,8 @@ check_keep_prune() {
     before=$(ls "$S/layers/sha256" | sort)
     skrun --json --keep --name kept-multi -v /bin/busybox:/busybox:ro "$multi" /busybox true
     id=$(jq -r .container_id <<<"$out")
-    manifest=$(cat "$S/containers/$id/image" 2>/dev/null)
-    like "$manifest" '^sha256:[0-9a-f]{64}$' "a kept container records its image's manifest digest"
+    manifest=$(jq -r .image_digest "$S/containers/$id/job.json" 2>/dev/null)
+    like "$manifest" '^sha256:[0-9a-f]{64}$' "a kept container records its image's manifest digest (job.json)"
     sk_argv
     capture "${SK[@]}" rmi --store "$S" "$multi"
     is "$status" 0 "rmi of the kept container's image name"
