@@ -423,9 +423,15 @@ struct create_opts {
 	 * user namespace, it is not used.  0 or -1: none (fd 0 never is
 	 * one, so a zeroed create_opts has none). */
 	int netns_fd;
-	/* With netns_fd: readable once whoever made it has brought its lo
-	 * up (or given up); the init waits for that before it looks, and
-	 * brings lo up itself when it is still down.  0 or -1: none. */
+	/* Instead of netns_fd, while that namespace is still being made: a
+	 * socket on which its fd comes (with one byte; the end of the stream
+	 * if it could not be made).  Stage 1 receives it as late as it can,
+	 * once the runtime's own set-up is done.  0 or -1: none. */
+	int netns_sock;
+	/* With netns_fd or netns_sock: readable once whoever made it has
+	 * brought its lo up (or given up); the init waits for that before it
+	 * looks, and brings lo up itself when it is still down.  0 or -1:
+	 * none. */
 	int netns_lo_fd;
 	/* An init killed by a signal while it was being set up (kill -9 of
 	 * the pid the state already shows, the OOM killer) is not a failure

@@ -186,14 +186,15 @@ char *job_net_hosts(const struct job_net *n, const struct job_options *o, const 
 char *job_net_resolv_conf(const struct job_net *n, const struct job_options *o);
 /* The container's new network namespace, made ahead by a child (in
  * userns_fd, the user namespace the container will be in, or -1: none)
- * while the set-up goes on, for create_opts.netns_fd; nothing is made
+ * while the set-up goes on, for create_opts.netns_sock; nothing is made
  * for --network host or ns:PATH.  A failure is not an error: the runtime
  * then makes it as usual and says why it cannot. */
 void job_net_ahead_start(struct job_net *n, const struct job_options *o, int userns_fd);
-/* Its fd (close-on-exec; the caller closes it), or -1.  *lo_fd: readable
- * (the end of the stream) once the child that made it has brought its lo
- * up and exited, for create_opts.netns_lo_fd; n keeps it, or -1. */
-int job_net_ahead_take(struct job_net *n, int *lo_fd);
+/* The socket its fd comes on, for create_opts.netns_sock (the runtime
+ * receives it when it joins it), and whose stream ends once the child has
+ * brought its lo up and exited, for create_opts.netns_lo_fd; n keeps it.
+ * -1: none. */
+int job_net_ahead_sock(const struct job_net *n);
 /* The child reaped (waiting for it) and its socket closed. */
 void job_net_ahead_end(struct job_net *n);
 /* After create, before start: attaches the helper to the network namespace

@@ -485,20 +485,11 @@ void job_net_ahead_start(struct job_net *n, const struct job_options *o, int use
 	n->ahead_sock = sv[0];
 }
 
-int job_net_ahead_take(struct job_net *n, int *lo_fd)
+int job_net_ahead_sock(const struct job_net *n)
 {
-	char byte;
-	int fd = -1;
-
-	*lo_fd = -1;
-	if (n->ahead <= 0 || n->ahead_sock < 0)
-		return -1;
-	if (sys_recv_fd(n->ahead_sock, &byte, 1, &fd) != 1)
-		return -1;
 	/* The maker brings lo up after sending: the socket reads the end
 	 * of the stream once it has exited. */
-	*lo_fd = n->ahead_sock;
-	return fd;
+	return n->ahead > 0 ? n->ahead_sock : -1;
 }
 
 void job_net_ahead_end(struct job_net *n)

@@ -379,7 +379,7 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (stdio_swap_in(&jr->sw, jr, err) < 0)
 		return -1;
-	co.netns_fd = job_net_ahead_take(&jr->net, &co.netns_lo_fd);
+	co.netns_sock = co.netns_lo_fd = job_net_ahead_sock(&jr->net);
 	rc = job_rootfs_create(&jr->ctx, jr->r->container_id, &co,
 			       &(struct job_rootfs){ jr->s, &jr->layers, o, jr->dir, jr->cdir_rel,
 						     jr->in.owners != IMAGE_OWNERS_ROOT,
@@ -387,8 +387,6 @@ int job_run_create(struct job_run *jr, struct skiff_error **err)
 			       jr->sw.saved[2] >= 0 ? jr->sw.saved[2] : STDERR_FILENO, &jr->pid,
 			       &jr->started_at_create, err);
 	stdio_swap_out(&jr->sw);
-	if (co.netns_fd >= 0)
-		close(co.netns_fd);
 	if (rc < 0 && strncmp((*err)->id, "cgroup.", 7) == 0)
 		skiff_error_prefix(err, "--memory, --memory-swap, --cpus, --pids-limit: ");
 	if (rc < 0)

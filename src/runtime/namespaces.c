@@ -10,8 +10,9 @@
  * Stage 1 enters the namespaces: it creates the user namespace first (the
  * runtime, still outside, writes its id maps), joins those given by path,
  * and unshares the rest; a new network namespace the caller made ahead
- * (create_opts.netns_fd; it costs the kernel the most of them) is joined
- * instead, when it is the user namespace's.  A new pid namespace only
+ * (create_opts.netns_fd, or netns_sock while it is being made; it costs the
+ * kernel the most of them) is joined instead, when it is the user
+ * namespace's.  A new pid namespace only
  * applies to children, so stage 1 forks stage 2, reports its pid and
  * exits.  Stage 2 builds the rootfs, reports ready, and waits for the
  * runtime's go ahead; then it waits on the exec fifo until `start`.
@@ -157,7 +158,7 @@ static int bring_up_loopback(const struct init_config *c, struct skiff_error **e
 	/* Made ahead, its maker brings lo up: once it is done (or after 2 s,
 	 * then as if it had failed), lo up means all of it, addresses too
 	 * (the flag is set before the kernel adds them). */
-	if (c->opts != NULL && c->opts->netns_fd > 0 && c->opts->netns_lo_fd > 0) {
+	if (c->opts != NULL && c->opts->netns_lo_fd > 0) {
 		struct pollfd p = { .fd = c->opts->netns_lo_fd, .events = POLLIN };
 
 		while (poll(&p, 1, 2000) < 0 && errno == EINTR)
@@ -569,31 +570,36 @@ static int write_time_offsets(const struct spec_linux *l, struct skiff_error **e
 	return 0;
 }
 
-/* create_opts.netns_fd, when there is one and it is owned by the user
- * namespace stage 1 is in now (entered already): else the container's
- * root would not be root of its network. */
-static bool netns_made_ahead(const struct init_config *c)
+/* The network namespace made ahead: create_opts.netns_fd, or the one
+ * received now on netns_sock (it waits for it to be made), when it is owned
+ * by the user namespace stage 1 is in now (entered already): else the
+ * container's root would not be root of its network.  Its fd, or -1. */
+static int netns_made_ahead(const struct init_config *c)
 {
-	int fd = c->opts != NULL ? c->opts->netns_fd : 0, owner;
+	int fd = c->opts->netns_fd, owner;
 	struct stat a, b;
 	bool ours;
+	char byte;
 
-	if (fd <= 0)
-		return false;
+	if (fd <= 0 && (c->opts->netns_sock <= 0 ||
+			sys_recv_fd(c->opts->netns_sock, &byte, 1, &fd) != 1))
+		return -1;
 	owner = ioctl(fd, NS_GET_USERNS);
-	if (owner < 0)
-		return false;
-	ours = fstat(owner, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
+	ours = owner >= 0 && fstat(owner, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	close(owner);
-	return ours;
+	if (owner >= 0)
+		close(owner);
+	if (!ours && fd != c->opts->netns_fd)
+		close(fd);
+	return ours ? fd : -1;
 }
 
 static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 {
 	_cleanup_error_ struct skiff_error *err = NULL;
 	const struct spec *s = c->spec;
-	int unshare_flags = 0, order[2], r;
+	int unshare_flags = 0, order[2], r, netns;
+	bool net_ahead = false;
 	pid_t init;
 
 	/* Into the container's cgroup first, before any namespace: the
@@ -616,13 +622,9 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 		if (ns->path != NULL) {
 			if (join_namespace(ns, &err) < 0)
 				goto fail;
-		} else if (ns->type == SPEC_NS_NETWORK && netns_made_ahead(c)) {
-			if (setns(c->opts->netns_fd, CLONE_NEWNET) < 0) {
-				skiff_error_set(&err, errno, "container.namespace",
-						"cannot join the network namespace made for the "
-						"container");
-				goto fail;
-			}
+		} else if (ns->type == SPEC_NS_NETWORK && c->opts != NULL &&
+			   (c->opts->netns_fd > 0 || c->opts->netns_sock > 0)) {
+			net_ahead = true;       /* below */
 		} else {
 			unshare_flags |= ns_clone_flag[ns->type];
 		}
@@ -631,6 +633,19 @@ static _Noreturn void stage1(const struct init_config *c, int sync_fd)
 		skiff_error_set(&err, errno, "container.namespace",
 				"cannot create the container's namespaces (linux.namespaces)");
 		goto fail;
+	}
+	/* Last, the network namespace made ahead: the longest to be made.
+	 * Made here after all where it could not be, or is not ours. */
+	if (net_ahead) {
+		netns = netns_made_ahead(c);
+		if (netns >= 0 ? setns(netns, CLONE_NEWNET) < 0 : unshare(CLONE_NEWNET) < 0) {
+			skiff_error_set(&err, errno, "container.namespace", netns >= 0
+					? "cannot join the network namespace made for the container"
+					: "cannot create the container's namespaces (linux.namespaces)");
+			goto fail;
+		}
+		if (netns >= 0 && netns != c->opts->netns_fd)
+			close(netns);
 	}
 	if ((unshare_flags & CLONE_NEWTIME) && write_time_offsets(s->linux_, &err) < 0)
 		goto fail;
