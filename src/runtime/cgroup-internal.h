@@ -40,6 +40,8 @@ void cgroup_layout_parse(const char *mountinfo, const char *proc_cgroup,
 /* The same from this process's /proc files. */
 void cgroup_layout_detect(struct cgroup_layout *out);
 void cgroup_layout_clear(struct cgroup_layout *l);
+/* Whether /sys/fs/cgroup is cgroup2 (a pure v2 host's layout). */
+bool cgroup_host_is_v2(void);
 const char *cgroup_mode_name(enum cgroup_mode m);
 
 /* ---- controllers -------------------------------------------------------- */

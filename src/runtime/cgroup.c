@@ -20,7 +20,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "runtime/cgroup-internal.h"
@@ -158,6 +160,13 @@ void cgroup_layout_detect(struct cgroup_layout *out)
 	(void)read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16u << 20, &mountinfo, NULL, NULL);
 	(void)read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &cgroup, NULL, NULL);
 	cgroup_layout_parse(mountinfo, cgroup, out);
+}
+
+bool cgroup_host_is_v2(void)
+{
+	struct statfs sf;
+
+	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 void cgroup_layout_clear(struct cgroup_layout *l)
@@ -646,6 +655,11 @@ int cgroup_create(const struct spec *s, const char *id, struct cgroup **out,
 	want = cgroup_resources_needs(r, "config.json", &p.mask, err);
 	if (want < 0)
 		return -1;
+	/* Without limits a cgroup is a convenience, taken where cgroup2 is
+	 * mounted at /sys/fs/cgroup: a v1 or hybrid host's is a tmpfs, and
+	 * one statfs spares reading and parsing mountinfo (~0.1 ms). */
+	if (!want && !cgroup_host_is_v2())
+		return 0;
 	cgroup_layout_detect(&l);
 	if (l.mode != CGROUP_MODE_V2 || l.own == NULL) {
 		/* Containers without limits run on any host, untouched. */

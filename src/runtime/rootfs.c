@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroup-internal.h"
 #include "runtime-internal.h"
 
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
@@ -111,13 +112,6 @@ static int bind_host_path(const char *host, int dst, bool ro)
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
-static bool host_is_cgroup2(void)
-{
-	struct statfs sf;
-
-	return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 /* type "cgroup": the container's own cgroup2 view where the host is pure
  * v2; otherwise (v1, or this kind of hybrid) the host's tree, read-only
  * when asked and always when rootless: a rootless container never gets
@@ -127,7 +121,7 @@ static int mount_cgroup(const struct init_config *c, const struct spec_mount *m,
 {
 	unsigned long flags = m->flags & ~PROPAGATION_FLAGS;
 
-	if (host_is_cgroup2()) {
+	if (cgroup_host_is_v2()) {
 		if (mount("cgroup2", target, "cgroup2", flags, NULL) == 0)
 			return 0;
 		if (errno != EPERM && errno != EBUSY && errno != EACCES)
