@@ -78,6 +78,9 @@ int sys_proc_start_time(pid_t pid, uint64_t *out);
  * killed or dumped, left unreaped (waitid WNOWAIT) for whoever reaps it.
  * One that is exiting is waited for; one that is not is not. */
 bool sys_child_killed(pid_t pid);
+/* uid's name in the user database, or NULL: looked up once for the last
+ * uid asked (through nsswitch, a dozen system calls), then remembered. */
+const char *sys_user_name(uid_t uid);
 
 /* Opens a pidfd for PID and checks that it is still the process that
  * started at start_time.  Returns -1 with errno ESRCH when it is gone. */

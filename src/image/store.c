@@ -118,7 +118,7 @@ static bool sub_range(const char *file, const char *user, uint32_t id,
  * anyone else gets every owner collapsed to themselves. */
 static void choose_owners(struct image_store *s)
 {
-	struct passwd *pw = getpwuid(geteuid());
+	const char *name;
 	uint32_t us, uc, gs, gc;
 
 	if (geteuid() == 0 && sys_in_initial_userns()) {
@@ -128,8 +128,9 @@ static void choose_owners(struct image_store *s)
 	s->owners = STORE_OWNERS_SINGLE;
 	if (getenv("SKIFF_NO_SUBIDS") != NULL)     /* tests force the single mode */
 		return;
-	if (!sub_range("/etc/subuid", pw ? pw->pw_name : NULL, geteuid(), &us, &uc) ||
-	    !sub_range("/etc/subgid", pw ? pw->pw_name : NULL, geteuid(), &gs, &gc) ||
+	name = sys_user_name(geteuid());
+	if (!sub_range("/etc/subuid", name, geteuid(), &us, &uc) ||
+	    !sub_range("/etc/subgid", name, geteuid(), &gs, &gc) ||
 	    !in_path("newuidmap") || !in_path("newgidmap"))
 		return;
 	s->owners = STORE_OWNERS_RANGE;

@@ -11,7 +11,6 @@
  * never fails the job: the job matters more than its telling. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -226,7 +225,6 @@ static json_t *audit_record(const struct job_events *ev, int rc, const struct sk
 {
 	const struct job_options *o = &ev->eff;
 	const struct job_result *r = ev->r;
-	struct passwd *pw = getpwuid(getuid());
 	const char *outcome = rc == 0 ? "exited"
 			      : e != NULL && strcmp(e->id, "policy.denied") == 0 ? "denied" : "failed";
 	json_t *j, *limits, *end, *policy;
@@ -261,7 +259,7 @@ static json_t *audit_record(const struct job_events *ev, int rc, const struct sk
 				      json_string(ev->policy.files[i].path));
 	j = json_pack("{s:s, s:s?, s:i, s:s, s:s?, s:s?, s:o, s:o, s:s?, s:o, s:s, s:o, s:o, "
 		      "s:o, s:s?, s:b, s:s?, s:s?}",
-		      "time", now, "user", pw ? pw->pw_name : NULL, "uid", (int)getuid(),
+		      "time", now, "user", sys_user_name(getuid()), "uid", (int)getuid(),
 		      "image", ev->image, "image_name", r->image, "image_digest", r->image_digest,
 		      "command", ev->args ? strings(ev->args) : strings(o->command),
 		      "limits", limits,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -314,4 +315,21 @@ pid_t sys_netns_maker_start(int userns_fd, int sock, struct sys_netns_maker *mk)
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+const char *sys_user_name(uid_t uid)
+{
+	static char *name;
+	static uid_t cached;
+	static bool looked_up;
+	struct passwd *pw;
+
+	if (looked_up && cached == uid)
+		return name;
+	pw = getpwuid(uid);
+	free(name);
+	name = pw != NULL ? xstrdup(pw->pw_name) : NULL;
+	cached = uid;
+	looked_up = true;
+	return name;
 }
