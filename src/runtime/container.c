@@ -367,8 +367,9 @@ static int start_outcome(const char *buf, size_t n, const char *id,
 			       "the init of container \"%s\" exited before it was started", id);
 }
 
-static int teardown(const struct runtime_ctx *ctx, int statefd,
-		    const struct container_state *st, struct skiff_error **err);
+static int teardown(const struct runtime_ctx *ctx, int rootfd, int statefd,
+		    const struct container_state *st, enum container_status status,
+		    struct skiff_error **err);
 
 int container_start(const struct runtime_ctx *ctx, const char *id,
 		    struct skiff_error **err)
@@ -435,7 +436,7 @@ int container_start(const struct runtime_ctx *ctx, const char *id,
 		_cleanup_error_ struct skiff_error *ignored = NULL;
 
 		if (strncmp((*err)->id, "hook.", 5) == 0)
-			teardown(ctx, statefd, st, &ignored);
+			teardown(ctx, -1, statefd, st, state_status(statefd, st), &ignored);
 		return -1;
 	}
 	if (hooks != NULL && hooks->hooks != NULL && hooks->hooks->n_poststart > 0) {
@@ -696,20 +697,21 @@ int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
 		return skiff_error_set(err, EBUSY, "container.running",
 				       "container \"%s\" is %s: stop it first, or use "
 				       "delete --force", id, container_status_name(status));
-	(void)status;
-	return teardown(ctx, statefd, st, err);
+	return teardown(ctx, rootfd, statefd, st, status, err);
 }
 
-/* Kills what is left, removes the cgroup and the state, then runs the
- * poststop hooks (runtime.md: after the container is deleted, before
- * delete returns; a failing one is a warning). */
-static int teardown(const struct runtime_ctx *ctx, int statefd,
-		    const struct container_state *st, struct skiff_error **err)
+/* Kills what is left (status: the container's, just read), removes the
+ * cgroup and the state (in rootfd, the state root; -1: opened here), then
+ * runs the poststop hooks (runtime.md: after the container is deleted,
+ * before delete returns; a failing one is a warning). */
+static int teardown(const struct runtime_ctx *ctx, int rootfd, int statefd,
+		    const struct container_state *st, enum container_status status,
+		    struct skiff_error **err)
 {
 	_cleanup_spec_ struct spec *hooks = NULL;
-	_cleanup_close_ int rootfd = -1;
+	_cleanup_close_ int own_root = -1;
 
-	if (state_status(statefd, st) != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
+	if (status != CONTAINER_STOPPED && kill_and_wait(st, err) < 0)
 		return -1;
 	/* Also kills what outlived the init (no pid namespace). */
 	if (st->cgroup != NULL && cgroup_destroy(st->cgroup, st->cgroup_leaf, err) < 0)
@@ -724,8 +726,13 @@ static int teardown(const struct runtime_ctx *ctx, int statefd,
 			log_warning("%s: the poststop hooks are not run", text);
 		}
 	}
-	rootfd = state_root_open(ctx, false, err);
-	if (rootfd < 0 || state_remove(rootfd, st->id, err) < 0)
+	if (rootfd < 0)
+		rootfd = own_root = state_root_open(ctx, false, err);
+	if (rootfd < 0)
+		return -1;
+	/* Most state directories hold the state alone: two unlinks. */
+	unlinkat(statefd, STATE_FILE, 0);
+	if (unlinkat(rootfd, st->id, AT_REMOVEDIR) < 0 && state_remove(rootfd, st->id, err) < 0)
 		return -1;
 	if (hooks != NULL && hooks->hooks != NULL && hooks->hooks->n_poststop > 0) {
 		_cleanup_free_ char *state = hooks_state_json(st->id, "stopped", 0, st->bundle,
