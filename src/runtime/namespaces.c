@@ -702,10 +702,15 @@ static int stage1_entry(void *arg)
 	if (a->c->lock_fd >= 0)
 		close(a->c->lock_fd);
 	/* The caller's fds other than those passed on are not the
-	 * container's business: close-on-exec from here on (one close_range;
-	 * the init marks them again before its execve), so that neither the
-	 * job nor a hook the init runs gets one. */
-	sys_cloexec_from(3 + a->c->opts->listen_fds + a->c->opts->preserve_fds);
+	 * container's business.  An init that waits for `start` must not
+	 * hold them meanwhile (a caller may wait for their end): they are
+	 * closed.  A chain's init execs the job as soon as it is set up:
+	 * close-on-exec does (one close_range; the init marks them again
+	 * before its execve), and neither the job nor a hook gets one. */
+	if (a->c->chain)
+		sys_cloexec_from(3 + a->c->opts->listen_fds + a->c->opts->preserve_fds);
+	else
+		sys_close_inherited_from(3 + a->c->opts->listen_fds + a->c->opts->preserve_fds);
 	/* Dies with the runtime while it sets up; stage 2 watches the
 	 * socket instead (its parent, stage 1, exits early). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

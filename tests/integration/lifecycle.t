@@ -118,6 +118,24 @@ check_create_start_delete() {
     nok "state of a deleted container fails" oci state "$id"
 }
 
+# The init of a created container waits for start without the caller's
+# other fds: a caller reading to its end a pipe it left open for create
+# (not passed to the container) is not held up until start.
+check_create_drops_fds() {
+    local b=$MODE_DIR/fds p=$MODE_DIR/fds.fifo reader
+    bundle "$b"
+    set_args "$b" true
+    new_id
+    rm -f "$p" && mkfifo "$p"
+    timeout 5 cat "$p" >/dev/null &
+    reader=$!
+    oci create --bundle "$b" "$NEW_ID" 9>"$p" >/dev/null 2>&1 </dev/null
+    wait "$reader"
+    is "$?" 0 "a created container's init holds no other fd of the caller (a pipe left open reads its end)"
+    is "$(state_field "$NEW_ID" .status)" created "and that container is created"
+    oci delete --force "$NEW_ID" >/dev/null 2>&1 </dev/null
+}
+
 check_kill() {
     local b=$MODE_DIR/kill sig pid
     bundle "$b"
@@ -485,6 +503,7 @@ check_features() {
 all_checks() {
     check_spec
     check_create_start_delete
+    check_create_drops_fds
     check_kill
     check_run
     check_list_and_delete
