@@ -73,7 +73,7 @@ extern const char *const job_etc_files[JOB_N_ETC_FILES];
 struct job_etc {
 	bool in_layer;               /* the overlay's top layer has them, not DIR */
 	mode_t dir_mode;             /* that layer's /etc: the image's mode */
-	char *text[JOB_N_ETC_FILES]; /* in_layer: their contents */
+	char *text[JOB_N_ETC_FILES]; /* their contents */
 };
 void job_etc_clear(struct job_etc *etc);
 /* hosts, hostname, resolv.conf and secrets/NAME for the container (hosts

@@ -372,12 +372,12 @@ static int overlay_configure(int fs, const struct spec_root_overlay *o, const ch
 }
 
 /* root_overlay.top on a tmpfs made for it, attached, in this private
- * mount namespace only, over the container's state directory `at` (the
- * overlay takes a layer that is a mount of the namespace; Linux 6.15 would
- * take it detached): a directory of the container's own that nothing else
- * set up here reads, and under the old root, which pivot_root detaches
- * with it.  The store's disk makes and frees no inode for these files, as
- * it would in upper. */
+ * mount namespace only, over the container's state directory `at` (a
+ * layer must be a mount of the namespace: the 6.18 kernel of the build
+ * host takes a detached one, Debian 12's 6.1 does not): a directory of the
+ * container's own that nothing else set up here reads, and under the old
+ * root, which pivot_root detaches with it.  The store's disk makes and
+ * frees no inode for these files, as it would in upper. */
 static int make_top_layer(const struct spec_root_overlay *o, const char *at,
 			  struct skiff_error **err)
 {
@@ -390,7 +390,7 @@ static int make_top_layer(const struct spec_root_overlay *o, const char *at,
 	    (mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
 				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0)
 		return skiff_error_set(err, errno, "rootfs.overlay",
-				       "cannot make the tmpfs of the container's /etc files");
+				       "cannot make the tmpfs of the overlay's top layer");
 	for (size_t i = 0; i < o->n_top; i++) {
 		const struct spec_overlay_file *f = &o->top[i];
 		_cleanup_close_ int fd = -1;
@@ -414,7 +414,7 @@ static int make_top_layer(const struct spec_root_overlay *o, const char *at,
 	}
 	if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return skiff_error_set(err, errno, "rootfs.overlay",
-				       "cannot attach the tmpfs of the container's /etc files on %s",
+				       "cannot attach the tmpfs of the overlay's top layer on %s",
 				       at);
 	return 0;
 }
