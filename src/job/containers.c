@@ -96,9 +96,22 @@ void job_record_started(struct job_run *jr)
 	 * store's disk, as a file would be. */
 	if (fsetxattr(jr->cdirfd, STARTED_XATTR, jr->r->started_at, len, 0) == 0)
 		return;
-	if (write_file_atomic_at(jr->cdirfd, STARTED, jr->r->started_at,
-				 strlen(jr->r->started_at), 0644, &e) < 0)
+	if (write_file_atomic_at(jr->cdirfd, STARTED, jr->r->started_at, len, 0644, &e) < 0)
 		skiff_log_error(e);
+}
+
+/* What job_record_started() wrote, in either form, or NULL. */
+static char *read_started(int dirfd)
+{
+	char t[64], *text = NULL;
+	ssize_t n = fgetxattr(dirfd, STARTED_XATTR, t, sizeof(t) - 1);
+
+	if (n > 0) {
+		t[n] = '\0';
+		return xstrdup(t);
+	}
+	read_file_at(dirfd, STARTED, 4096, &text, NULL, NULL);
+	return text;
 }
 
 void job_record_result(struct job_run *jr, const struct skiff_error *e)
@@ -199,18 +212,7 @@ static void entry_refresh(struct entry *e)
 	json_decref(e->result);
 	e->result = load_json_at(e->dirfd, RESULT);
 	free(e->started);
-	e->started = NULL;
-	{
-		char t[64];
-		ssize_t n = fgetxattr(e->dirfd, STARTED_XATTR, t, sizeof(t) - 1);
-
-		if (n > 0) {
-			t[n] = '\0';
-			e->started = xstrdup(t);
-		} else {
-			read_file_at(e->dirfd, STARTED, 4096, &e->started, NULL, NULL);
-		}
-	}
+	e->started = read_started(e->dirfd);
 	e->pid = 0;
 	if (e->result != NULL) {
 		e->status = "exited";
